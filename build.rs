@@ -1,0 +1,89 @@
+//! Compiles `proto/` into prost messages, tonic clients and servers, and
+//! proto3-JSON serde impls, with no system `protoc`: protox parses the files
+//! and both generators read the one descriptor set it produces.
+
+use std::{env, fs, path::PathBuf};
+
+use prost::Message;
+
+const PROTOS: &[&str] = &[
+    "flow/flow.proto",
+    "relay/relay.proto",
+    "observer/observer.proto",
+    "peer/peer.proto",
+];
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    println!("cargo:rerun-if-changed=proto");
+    let out_dir = PathBuf::from(env::var("OUT_DIR")?);
+
+    let fds = protox::compile(PROTOS, ["proto"])?;
+    let descriptor_path = out_dir.join("hubble_descriptor.bin");
+    fs::write(&descriptor_path, fds.encode_to_vec())?;
+
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        // pbjson-types carries serde impls for the well-known types, which
+        // prost-types does not.
+        .compile_well_known_types(true)
+        .extern_path(".google.protobuf", "::pbjson_types")
+        // pbjson-types writes `+00:00`; protojson writes `Z`, so Hubble's
+        // JSON needs a Timestamp of our own.
+        .extern_path(".google.protobuf.Timestamp", "crate::proto::Timestamp")
+        .file_descriptor_set_path(&descriptor_path)
+        .skip_protoc_run()
+        .compile_fds(fds.clone())?;
+
+    // Hubble prints JSON with protojson's UseProtoNames: `node_name`, `IP`,
+    // `Type`; pbjson still accepts the camelCase names when reading.
+    pbjson_build::Builder::new()
+        .register_descriptors(&fs::read(&descriptor_path)?)?
+        .preserve_proto_field_names()
+        .ignore_unknown_fields()
+        .build(&[".flow", ".relay", ".observer", ".peer"])?;
+
+    for package in ["flow", "relay", "observer", "peer"] {
+        let path = out_dir.join(format!("{package}.serde.rs"));
+        let code = open_enums(&fs::read_to_string(&path)?)?;
+        fs::write(&path, code)?;
+    }
+    Ok(())
+}
+
+/// Proto3 enums are open: Go's protojson reads and writes a number it has no
+/// name for, and Hubble's captures contain such numbers (new drop reasons,
+/// newer observation points). pbjson rejects them on both paths, so its enum
+/// conversions are routed through `crate::proto::OpenEnum`, which keeps the
+/// number. The build fails if pbjson's output no longer has the shape we
+/// rewrite, rather than silently keeping the closed behaviour.
+fn open_enums(code: &str) -> Result<String, Box<dyn std::error::Error>> {
+    let rewrites = [
+        (
+            r#"let v = ([\w:]+)::try_from\(self\.([\w#]+)\)\s*\.map_err\(\|_\| serde::ser::Error::custom\(format!\("Invalid variant \{\}", self\.[\w#]+\)\)\)\?;"#,
+            "let v = crate::proto::OpenEnum::<$1>::new(self.$2);",
+        ),
+        (
+            r#"let v = self\.([\w#]+)\.iter\(\)\.cloned\(\)\.map\(\|v\| \{\s*([\w:]+)::try_from\(v\)\s*\.map_err\(\|_\| serde::ser::Error::custom\(format!\("Invalid variant \{\}", v\)\)\)\s*\}\)\.collect::<std::result::Result<Vec<_>, _>>\(\)\?;"#,
+            "let v = self.$1.iter().map(|&v| crate::proto::OpenEnum::<$2>::new(v)).collect::<Vec<_>>();",
+        ),
+        (
+            r#"map_\.next_value::<Vec<([\w:]+)>>\(\)\?\.into_iter\(\)\.map\(\|x\| x as i32\)\.collect\(\)"#,
+            "map_.next_value::<Vec<crate::proto::OpenEnum<$1>>>()?.into_iter().map(crate::proto::OpenEnum::get).collect()",
+        ),
+        (
+            r#"map_\.next_value::<([\w:]+)>\(\)\? as i32"#,
+            "map_.next_value::<crate::proto::OpenEnum<$1>>()?.get()",
+        ),
+    ];
+    let mut code = code.to_owned();
+    for (pattern, replacement) in rewrites {
+        code = regex::Regex::new(pattern)?
+            .replace_all(&code, replacement)
+            .into_owned();
+    }
+    if code.contains("Invalid variant") || code.contains(" as i32") {
+        return Err("pbjson's enum code changed shape; update open_enums in build.rs".into());
+    }
+    Ok(code)
+}

@@ -1,0 +1,168 @@
+//! `hubl observe`: the flags of `hubble observe`, grouped under Hubble's
+//! help headings.
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use super::ServerArgs;
+pub use super::filters::{FilterArgs, RawFilterArgs, SelectorArgs};
+
+/// `hubl observe [flows]`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ObserveCommand {
+    #[command(subcommand)]
+    pub events: Option<ObserveEvents>,
+
+    #[command(flatten)]
+    pub args: ObserveArgs,
+}
+
+impl ObserveCommand {
+    /// The flow arguments, whether given as `observe` or `observe flows`.
+    pub fn flow_args(&self) -> &ObserveArgs {
+        match &self.events {
+            Some(ObserveEvents::Flows(args)) => args,
+            None => &self.args,
+        }
+    }
+}
+
+/// What `hubl observe` can watch besides the default, flows.
+#[derive(Debug, Subcommand)]
+pub enum ObserveEvents {
+    /// Observe flows of a Hubble server
+    Flows(ObserveArgs),
+}
+
+/// Every flag of `hubble observe flows`.
+#[derive(Debug, Args)]
+pub struct ObserveArgs {
+    #[command(flatten)]
+    pub selectors: SelectorArgs,
+
+    #[command(flatten)]
+    pub filters: FilterArgs,
+
+    #[command(flatten)]
+    pub raw_filters: RawFilterArgs,
+
+    #[command(flatten)]
+    pub formatting: FormattingArgs,
+
+    #[command(flatten)]
+    pub server: ServerArgs,
+
+    #[command(flatten)]
+    pub other: OtherArgs,
+}
+
+/// Hubble's "Formatting Flags" and "Flow Format Flags".
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Formatting Flags")]
+pub struct FormattingArgs {
+    /// Specify the output format
+    #[arg(short, long, value_enum, default_value_t = Output::Compact)]
+    pub output: Output,
+
+    /// Print node name in output
+    #[arg(long)]
+    pub print_node_name: bool,
+
+    /// Print policy names in output
+    #[arg(long)]
+    pub print_policy_names: bool,
+
+    /// Specify the time format for printing. This option does not apply to
+    /// the json and jsonpb output type.
+    #[arg(long, value_enum, default_value_t = TimeFormatName::StampMilli)]
+    pub time_format: TimeFormatName,
+
+    /// Colorize the output when the output format is one of 'compact' or
+    /// 'dict'.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, help_heading = "Flow Format Flags")]
+    pub color: ColorChoice,
+
+    /// Translate IP addresses to logical names such as pod name, FQDN, ...
+    #[arg(
+        long,
+        default_value_t = true,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        action = clap::ArgAction::Set,
+        help_heading = "Flow Format Flags"
+    )]
+    pub ip_translation: bool,
+
+    /// Display all information in numeric form
+    #[arg(long, help_heading = "Flow Format Flags")]
+    pub numeric: bool,
+}
+
+/// `-o/--output` values, as `hubble observe` names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Compact output
+    Compact,
+    /// Each flow is shown as KEY:VALUE pair
+    Dict,
+    /// JSON encoded GetFlowResponse according to proto3's JSON mapping
+    Jsonpb,
+    /// Alias for jsonpb
+    Json,
+    /// Tab-aligned columns
+    Table,
+}
+
+/// `--time-format` values, with Hubble's spelling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "verbatim")]
+pub enum TimeFormatName {
+    /// Jan _2 15:04:05.000
+    StampMilli,
+    /// 2006-01-02
+    YearMonthDay,
+    /// 2006-01-02T15Z07:00
+    YearMonthDayHour,
+    /// 2006-01-02T15:04Z07:00
+    YearMonthDayHourMinute,
+    /// 2006-01-02T15:04:05Z07:00
+    RFC3339,
+    /// 2006-01-02T15:04:05.999Z07:00
+    RFC3339Milli,
+    /// 2006-01-02T15:04:05.999999Z07:00
+    RFC3339Micro,
+    /// 2006-01-02T15:04:05.999999999Z07:00
+    RFC3339Nano,
+    /// Mon, 02 Jan 2006 15:04:05 -0700
+    RFC1123Z,
+}
+
+/// `--color` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb
+    Auto,
+    /// Always colour
+    Always,
+    /// Never colour
+    Never,
+}
+
+/// Hubble's "Other Flags".
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Other Flags")]
+pub struct OtherArgs {
+    /// Query flows from this file instead of the server. Use '-' to read
+    /// from stdin.
+    #[arg(long, value_name = "FILE")]
+    pub input_file: Option<String>,
+
+    /// Print allowlist/denylist filters and exit without sending the request
+    /// to Hubble server
+    #[arg(long)]
+    pub print_raw_filters: bool,
+
+    /// Silently ignores errors and warnings
+    #[arg(short, long)]
+    pub silent_errors: bool,
+}

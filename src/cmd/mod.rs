@@ -1,0 +1,63 @@
+//! One file per subcommand: thin glue from parsed flags to sources and
+//! printers. Errors become one line on stderr and an exit status here.
+
+mod observe;
+
+use std::{io, process::ExitCode};
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+/// Exit status for an interrupted command, as a shell reports SIGINT.
+const EXIT_INTERRUPTED: u8 = 130;
+
+/// What a finished command asks the process to do.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done; exit 0.
+    Success,
+    /// Stopped by Ctrl-C after flushing; exit 130.
+    Interrupted,
+}
+
+/// Parses the command line, runs the command and maps the result to an exit
+/// status: 0 on success or a closed output pipe, 1 on error, 130 on Ctrl-C.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("Error: failed to start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::Interrupted) => ExitCode::from(EXIT_INTERRUPTED),
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("Error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    match cli.command {
+        Command::Observe(observe) => observe::run(&observe).await,
+    }
+}
+
+/// `hubl observe | head -1` closes our stdout early: that is the reader's
+/// choice, not an error.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,0 +1,137 @@
+//! `hubl observe [flows]`.
+
+use std::{
+    env,
+    io::{self, BufWriter, IsTerminal, Write},
+    time::Duration,
+};
+
+use anyhow::{Context, bail};
+use tokio_stream::StreamExt;
+
+use super::Outcome;
+use crate::{
+    cli::{ColorChoice, FormattingArgs, ObserveArgs, ObserveCommand, Output, TimeFormatName},
+    filter,
+    printer::{Format, PrintOptions, Printer, TimeFormat},
+    source::{self, FileSource, GrpcSource, ResponseStream},
+};
+
+/// Large enough that a busy stream is written in few syscalls.
+const OUTPUT_BUFFER: usize = 128 * 1024;
+
+pub async fn run(command: &ObserveCommand) -> anyhow::Result<Outcome> {
+    let args = command.flow_args();
+    if args.formatting.output == Output::Table && args.selectors.follow {
+        bail!("table output format is not compatible with follow mode");
+    }
+    let request = filter::build_request(&args.selectors)?;
+    let options = print_options(&args.formatting, io::stdout().is_terminal());
+
+    let stream = open(args, request).await?;
+    let stdout = io::stdout().lock();
+    let stderr = io::stderr().lock();
+    let printer = Printer::new(
+        options,
+        BufWriter::with_capacity(OUTPUT_BUFFER, stdout),
+        stderr,
+    );
+    print_stream(stream, printer, args.other.silent_errors).await
+}
+
+async fn open(
+    args: &ObserveArgs,
+    request: crate::proto::observer::GetFlowsRequest,
+) -> anyhow::Result<ResponseStream> {
+    if let Some(path) = &args.other.input_file {
+        return FileSource::new(path.clone())
+            .get_flows(&request)
+            .with_context(|| format!("cannot read flows from {path}"));
+    }
+    let channel = source::connect(&args.server.server, args.server.timeout).await?;
+    Ok(GrpcSource::new(channel).get_flows(request).await?)
+}
+
+/// Prints responses as they come. Output is buffered, and flushed whenever
+/// the source has nothing ready, so a slow stream still shows each flow at
+/// once while a fast one costs few writes.
+async fn print_stream<W: Write, E: Write>(
+    mut stream: ResponseStream,
+    mut printer: Printer<W, E>,
+    silent_errors: bool,
+) -> anyhow::Result<Outcome> {
+    let interrupt = tokio::signal::ctrl_c();
+    tokio::pin!(interrupt);
+    loop {
+        let item = match tokio::time::timeout(Duration::ZERO, stream.next()).await {
+            Ok(item) => item,
+            Err(_idle) => {
+                printer.flush()?;
+                tokio::select! {
+                    item = stream.next() => item,
+                    _ = &mut interrupt => {
+                        printer.finish()?;
+                        return Ok(Outcome::Interrupted);
+                    }
+                }
+            }
+        };
+        match item {
+            None => break,
+            Some(Ok(response)) => printer.write_response(&response)?,
+            Some(Err(error)) if error.is_recoverable() => {
+                if !silent_errors {
+                    printer.flush()?;
+                    eprintln!("Warning: {error}");
+                }
+            }
+            Some(Err(error)) => {
+                printer.finish()?;
+                return Err(error.into());
+            }
+        }
+    }
+    printer.finish()?;
+    Ok(Outcome::Success)
+}
+
+fn print_options(formatting: &FormattingArgs, stdout_is_terminal: bool) -> PrintOptions {
+    let format = match formatting.output {
+        Output::Compact => Format::Compact,
+        Output::Dict => Format::Dict,
+        Output::Table => Format::Table,
+        Output::Json | Output::Jsonpb => Format::Json,
+    };
+    let color = match formatting.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            stdout_is_terminal
+                && env::var_os("NO_COLOR").is_none()
+                && env::var("TERM").map_or(true, |term| term != "dumb")
+        }
+    } && format != Format::Table;
+    PrintOptions {
+        format,
+        time_format: time_format(formatting.time_format),
+        node_name: formatting.print_node_name,
+        policy_names: formatting.print_policy_names,
+        color,
+        ip_translation: formatting.ip_translation,
+        numeric: formatting.numeric,
+    }
+}
+
+fn time_format(name: TimeFormatName) -> TimeFormat {
+    match name {
+        TimeFormatName::StampMilli => TimeFormat::StampMilli,
+        TimeFormatName::YearMonthDay => TimeFormat::YearMonthDay,
+        TimeFormatName::YearMonthDayHour => TimeFormat::YearMonthDayHour,
+        TimeFormatName::YearMonthDayHourMinute => TimeFormat::YearMonthDayHourMinute,
+        TimeFormatName::RFC3339 => TimeFormat::Rfc3339,
+        TimeFormatName::RFC3339Milli => TimeFormat::Rfc3339Milli,
+        TimeFormatName::RFC3339Micro => TimeFormat::Rfc3339Micro,
+        TimeFormatName::RFC3339Nano => TimeFormat::Rfc3339Nano,
+        TimeFormatName::RFC1123Z => TimeFormat::Rfc1123Z,
+    }
+}

@@ -1,0 +1,14 @@
+//! hubl: a fast re-implementation of Cilium's `hubble` CLI.
+//!
+//! Data flows one way: [`cli`] (what was typed) → [`filter`] (the
+//! `GetFlowsRequest` Hubble would send, and evaluating its filters locally)
+//! → [`source`] (a stream of responses, from a relay or a capture file) →
+//! [`printer`] (Hubble's output formats) → a buffered writer, joined per
+//! subcommand in [`cmd`].
+
+pub mod cli;
+pub mod cmd;
+pub mod filter;
+pub mod printer;
+pub mod proto;
+pub mod source;

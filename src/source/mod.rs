@@ -1,0 +1,101 @@
+//! Where flows come from: a Hubble server over gRPC, or a capture of jsonpb
+//! lines. Both yield the same stream of `GetFlowsResponse`s, so the printer
+//! cannot tell them apart.
+
+mod file;
+mod grpc;
+
+pub use file::FileSource;
+pub use grpc::{GrpcSource, connect};
+
+use std::pin::Pin;
+
+use tokio_stream::Stream;
+
+use crate::proto::observer::GetFlowsResponse;
+
+/// The responses of one request, in the order they should be printed.
+pub type ResponseStream = Pin<Box<dyn Stream<Item = Result<GetFlowsResponse, SourceError>> + Send>>;
+
+/// What can go wrong while reading responses.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// One input line could not be decoded. It is skipped and reading goes
+    /// on, as Hubble does.
+    #[error("line {line}: {reason}; skipping it")]
+    Malformed { line: u64, reason: String },
+
+    /// A line had fields this version does not know. They are dropped and
+    /// the flow is kept; reported once per input, as Hubble does.
+    #[error(
+        "line {line}: unknown field {field:?} dropped (the capture is from a newer Hubble API); further unknown fields are dropped silently"
+    )]
+    UnknownField { line: u64, field: String },
+
+    /// The filters of the request are not valid.
+    #[error(transparent)]
+    Filter(#[from] crate::filter::FilterError),
+
+    /// The input could not be read at all.
+    #[error("failed to read {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// No connection could be made to the server.
+    #[error(
+        "failed to connect to '{address}': {reason}\n\
+         Is Hubble Relay reachable at that address? If it runs in a cluster, forward its port first:\n  \
+         kubectl port-forward -n kube-system deployment/hubble-relay 4245:4245"
+    )]
+    Connect { address: String, reason: String },
+
+    /// The server ended the stream with an error.
+    #[error("{}", grpc_message(.0))]
+    Status(#[from] tonic::Status),
+}
+
+impl SourceError {
+    /// Whether reading can go on after this error.
+    pub fn is_recoverable(&self) -> bool {
+        matches!(
+            self,
+            SourceError::Malformed { .. } | SourceError::UnknownField { .. }
+        )
+    }
+}
+
+/// Go's gRPC client prints `rpc error: code = X desc = Y`; Hubble shows that
+/// text as is, so users' grep patterns keep working.
+fn grpc_message(status: &tonic::Status) -> String {
+    format!(
+        "rpc error: code = {} desc = {}",
+        go_code_name(status.code()),
+        status.message()
+    )
+}
+
+fn go_code_name(code: tonic::Code) -> &'static str {
+    use tonic::Code::*;
+    match code {
+        Ok => "OK",
+        Cancelled => "Canceled",
+        Unknown => "Unknown",
+        InvalidArgument => "InvalidArgument",
+        DeadlineExceeded => "DeadlineExceeded",
+        NotFound => "NotFound",
+        AlreadyExists => "AlreadyExists",
+        PermissionDenied => "PermissionDenied",
+        ResourceExhausted => "ResourceExhausted",
+        FailedPrecondition => "FailedPrecondition",
+        Aborted => "Aborted",
+        OutOfRange => "OutOfRange",
+        Unimplemented => "Unimplemented",
+        Internal => "Internal",
+        Unavailable => "Unavailable",
+        DataLoss => "DataLoss",
+        Unauthenticated => "Unauthenticated",
+    }
+}
