@@ -25,7 +25,7 @@ pub async fn run(command: &ObserveCommand) -> anyhow::Result<Outcome> {
     if args.formatting.output == Output::Table && args.selectors.follow {
         bail!("table output format is not compatible with follow mode");
     }
-    let request = filter::build_request(&args.selectors)?;
+    let request = filter::build_request(&args.selectors, args.other.input_file.is_some())?;
     let options = print_options(&args.formatting, io::stdout().is_terminal());
 
     let stream = open(args, request).await?;

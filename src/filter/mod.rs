@@ -17,8 +17,13 @@ pub enum FilterError {
     Conflict(String),
 }
 
-/// Builds the request for the selector flags.
-pub fn build_request(selectors: &SelectorArgs) -> Result<GetFlowsRequest, FilterError> {
+/// Builds the request for the selector flags. Reading a file, Hubble keeps
+/// every flow unless told otherwise, so the default of 20 applies only to a
+/// server.
+pub fn build_request(
+    selectors: &SelectorArgs,
+    from_file: bool,
+) -> Result<GetFlowsRequest, FilterError> {
     if selectors.first.is_some() && selectors.last.is_some() {
         return Err(FilterError::Conflict(
             "cannot set both --first and --last".into(),
@@ -35,7 +40,7 @@ pub fn build_request(selectors: &SelectorArgs) -> Result<GetFlowsRequest, Filter
         request.first = true;
     } else if let Some(last) = selectors.last {
         request.number = last;
-    } else if !selectors.follow {
+    } else if !selectors.follow && !from_file {
         request.number = 20;
     }
     Ok(request)
