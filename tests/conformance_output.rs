@@ -26,7 +26,6 @@ fn time_formats_conform() {
         "time_rfc3339micro",
         "time_rfc3339nano",
         "time_rfc1123z",
-        "time_stampmilli_table",
     ]);
 }
 

@@ -30,7 +30,12 @@ pub async fn run(command: &ObserveCommand) -> anyhow::Result<Outcome> {
 
     let stream = open(args, request).await?;
     let stdout = io::stdout().lock();
-    let stderr = io::stderr().lock();
+    // `--silent-errors` silences node status events too, as in Hubble.
+    let stderr: Box<dyn Write> = if args.other.silent_errors {
+        Box::new(io::sink())
+    } else {
+        Box::new(io::stderr().lock())
+    };
     let printer = Printer::new(
         options,
         BufWriter::with_capacity(OUTPUT_BUFFER, stdout),
@@ -107,7 +112,7 @@ fn print_options(formatting: &FormattingArgs, stdout_is_terminal: bool) -> Print
         ColorChoice::Never => false,
         ColorChoice::Auto => {
             stdout_is_terminal
-                && env::var_os("NO_COLOR").is_none()
+                && env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
                 && env::var("TERM").map_or(true, |term| term != "dumb")
         }
     } && format != Format::Table;
@@ -117,8 +122,9 @@ fn print_options(formatting: &FormattingArgs, stdout_is_terminal: bool) -> Print
         node_name: formatting.print_node_name,
         policy_names: formatting.print_policy_names,
         color,
-        ip_translation: formatting.ip_translation,
-        numeric: formatting.numeric,
+        // Numeric output shows addresses, never names.
+        ip_translation: formatting.ip_translation && !formatting.numeric,
+        debug: false,
     }
 }
 

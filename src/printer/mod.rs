@@ -1,10 +1,24 @@
 //! Hubble's output formats, byte for byte.
+//!
+//! Each record is rendered into a reused string, then written through the
+//! terminal escaper into a buffered writer: no allocation per flow once the
+//! string has grown to the longest record.
 
+mod compact;
+mod dict;
+mod flow;
 mod json;
+mod names;
+mod status;
+mod style;
+mod table;
+mod tabwriter;
+mod time;
 
 use std::io::{self, Write};
 
-use crate::proto::observer::GetFlowsResponse;
+use self::{flow::FlowRenderer, style::Style, tabwriter::TabWriter};
+use crate::proto::observer::{GetFlowsResponse, get_flows_response::ResponseTypes};
 
 /// The output format (`-o`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,30 +54,130 @@ pub struct PrintOptions {
     pub time_format: TimeFormat,
     pub node_name: bool,
     pub policy_names: bool,
+    /// Colours for compact and dict output (never for the table).
     pub color: bool,
     pub ip_translation: bool,
-    pub numeric: bool,
+    /// Show every node status event, not only errors (`--debug`).
+    pub debug: bool,
+}
+
+/// What the format modules need to render a record.
+struct Context {
+    options: PrintOptions,
+    renderer: FlowRenderer,
+    /// Records written so far: the table header and dict separators depend
+    /// on it.
+    records: u64,
 }
 
 /// Writes responses in the chosen format: flows to `out`, node status
-/// messages to `err`.
+/// events to `err`.
 pub struct Printer<W: Write, E: Write> {
-    options: PrintOptions,
+    context: Context,
+    scratch: String,
+    table: Option<TabWriter>,
     out: W,
     err: E,
 }
 
 impl<W: Write, E: Write> Printer<W, E> {
     pub fn new(options: PrintOptions, out: W, err: E) -> Self {
-        Self { options, out, err }
+        let color = options.color && matches!(options.format, Format::Compact | Format::Dict);
+        Self {
+            context: Context {
+                options,
+                renderer: FlowRenderer {
+                    style: Style { color },
+                    ip_translation: options.ip_translation,
+                    policy_names: options.policy_names,
+                },
+                records: 0,
+            },
+            scratch: String::with_capacity(512),
+            table: (options.format == Format::Table).then(TabWriter::new),
+            out,
+            err,
+        }
     }
 
-    /// Writes one response.
+    /// Writes one response: a flow, a node status event or a lost-events
+    /// notice. Responses of other kinds print nothing.
     pub fn write_response(&mut self, response: &GetFlowsResponse) -> io::Result<()> {
-        let _ = &self.err;
-        match self.options.format {
-            Format::Json => json::write_response(&mut self.out, response),
-            _ => json::write_response(&mut self.out, response),
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        let result = self.write_with(&mut scratch, response);
+        self.scratch = scratch;
+        result
+    }
+
+    fn write_with(&mut self, text: &mut String, response: &GetFlowsResponse) -> io::Result<()> {
+        let format = self.context.options.format;
+        let context = &self.context;
+        match &response.response_types {
+            Some(ResponseTypes::Flow(flow)) => {
+                match format {
+                    Format::Json => return json::write_response(&mut self.out, response),
+                    Format::Compact => compact::render_flow(context, text, flow),
+                    Format::Dict => dict::render_flow(context, text, flow),
+                    Format::Table => table::render_flow(context, text, flow),
+                }
+                self.emit(text)?;
+                self.context.records += 1;
+            }
+            Some(ResponseTypes::LostEvents(lost)) => {
+                match format {
+                    Format::Json => return json::write_response(&mut self.out, response),
+                    Format::Compact => compact::render_lost_events(context, text, response, lost),
+                    Format::Dict => dict::render_lost_events(context, text, response, lost),
+                    Format::Table => table::render_lost_events(context, text, response, lost),
+                }
+                self.emit(text)?;
+                self.context.records += 1;
+            }
+            Some(ResponseTypes::NodeStatus(event)) => {
+                if !self.context.options.debug && !status::is_trouble(event) {
+                    return Ok(());
+                }
+                // Flows already buffered come first, as they came first.
+                self.out.flush()?;
+                match format {
+                    Format::Json => return json::write_response(&mut self.err, response),
+                    Format::Dict => {
+                        dict::render_node_status(context, text, response, event);
+                        if self.context.records == 0 {
+                            self.context.records = 1;
+                        }
+                    }
+                    Format::Compact | Format::Table => {
+                        compact::render_node_status(context, text, response, event)
+                    }
+                }
+                self.context
+                    .renderer
+                    .style
+                    .write_escaped(&mut self.err, text)?;
+                self.err.flush()?;
+            }
+            None => {}
+        }
+        Ok(())
+    }
+
+    fn emit(&mut self, text: &str) -> io::Result<()> {
+        match &mut self.table {
+            Some(table) => {
+                let mut escaped = Vec::with_capacity(text.len());
+                self.context
+                    .renderer
+                    .style
+                    .write_escaped(&mut escaped, text)?;
+                table.write(&mut self.out, &escaped)
+            }
+            None => self
+                .context
+                .renderer
+                .style
+                .write_escaped(&mut self.out, text),
         }
     }
 
@@ -76,6 +190,9 @@ impl<W: Write, E: Write> Printer<W, E> {
 
     /// Ends the output (the table is written here) and flushes.
     pub fn finish(mut self) -> io::Result<()> {
+        if let Some(table) = &mut self.table {
+            table.flush(&mut self.out)?;
+        }
         self.flush()
     }
 }

@@ -38,6 +38,11 @@ impl Timestamp {
         let fraction_digits = text
             .split_once('.')
             .map(|(_, rest)| rest.bytes().take_while(u8::is_ascii_digit).count());
+        // chrono also takes a space or lower-case `t`/`z`; Go's RFC 3339
+        // parser does not.
+        if text.as_bytes().get(10) != Some(&b'T') || text.contains('z') {
+            return Err(error());
+        }
         if fraction_digits.is_some_and(|n| n == 0 || n > 9) {
             return Err(error());
         }
