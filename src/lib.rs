@@ -8,6 +8,8 @@
 
 pub mod cli;
 pub mod cmd;
+pub mod config;
+pub mod duration;
 pub mod filter;
 pub mod printer;
 pub mod proto;

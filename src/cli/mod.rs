@@ -1,17 +1,25 @@
 //! Command-line definitions (clap derive). Only what the user typed lives
 //! here: no I/O, no proto types.
 
+mod config;
 mod filters;
+mod list;
 mod observe;
 mod server;
+mod status;
+mod watch;
 
+pub use config::{ConfigAction, ConfigCommand};
+pub use list::{ListCommand, ListOutput, ListTarget};
 pub use observe::{
-    ColorChoice, FilterArgs, FormattingArgs, ObserveArgs, ObserveCommand, ObserveEvents, OtherArgs,
-    Output, RawFilterArgs, SelectorArgs, TimeFormatName,
+    ColorChoice, EventFormattingArgs, EventsArgs, FilterArgs, FormattingArgs, ObserveArgs,
+    ObserveCommand, ObserveEvents, OtherArgs, Output, RawFilterArgs, SelectorArgs, TimeFormatName,
 };
-pub use server::ServerArgs;
+pub use server::{GlobalArgs, ServerArgs};
+pub use status::{StatusCommand, StatusOutput};
+pub use watch::{WatchCommand, WatchTarget};
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// hubl: observe the network flows of a Cilium cluster through Hubble.
 #[derive(Debug, Parser)]
@@ -19,23 +27,70 @@ use clap::{Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(flatten)]
+    pub server: ServerArgs,
 }
 
 /// The subcommands, named as in `hubble`.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Generate the autocompletion script for the specified shell
+    Completion(CompletionCommand),
+    /// Modify or view hubble config
+    Config(ConfigCommand),
+    /// List Hubble objects
+    List(ListCommand),
     /// Observe flows and events of a Hubble server
     Observe(ObserveCommand),
+    /// Display status of Hubble server
+    Status(StatusCommand),
+    /// Display detailed version information
+    Version,
+    /// Watch Hubble objects
+    #[command(hide = true, alias = "w")]
+    Watch(WatchCommand),
+}
+
+/// `hubl completion SHELL`.
+#[derive(Debug, Args)]
+pub struct CompletionCommand {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// The shells `hubble completion` supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Fish,
+    Powershell,
+    Zsh,
 }
 
 #[cfg(test)]
 mod tests {
-    use clap::CommandFactory;
+    use clap::{CommandFactory, Parser};
 
-    use super::Cli;
+    use super::*;
 
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn server_flags_go_anywhere() {
+        let before = Cli::try_parse_from(["hubl", "--server", "a:1", "status"]).unwrap();
+        assert_eq!(before.server.server.as_deref(), Some("a:1"));
+        let after = Cli::try_parse_from(["hubl", "observe", "agent-events", "--tls"]).unwrap();
+        assert_eq!(after.server.tls, Some(true));
+        let flows =
+            Cli::try_parse_from(["hubl", "observe", "--server", "b:2", "--last", "3"]).unwrap();
+        assert_eq!(flows.server.server.as_deref(), Some("b:2"));
     }
 }

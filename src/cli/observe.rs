@@ -3,7 +3,6 @@
 
 use clap::{Args, Subcommand, ValueEnum};
 
-use super::ServerArgs;
 pub use super::filters::{FilterArgs, RawFilterArgs, SelectorArgs};
 
 /// `hubl observe [flows]`.
@@ -22,7 +21,7 @@ impl ObserveCommand {
     pub fn flow_args(&self) -> &ObserveArgs {
         match &self.events {
             Some(ObserveEvents::Flows(args)) => args,
-            None => &self.args,
+            _ => &self.args,
         }
     }
 }
@@ -30,8 +29,48 @@ impl ObserveCommand {
 /// What `hubl observe` can watch besides the default, flows.
 #[derive(Debug, Subcommand)]
 pub enum ObserveEvents {
+    /// Observe Cilium agent events
+    AgentEvents(EventsArgs),
+    /// Observe Cilium debug events
+    DebugEvents(EventsArgs),
     /// Observe flows of a Hubble server
     Flows(ObserveArgs),
+}
+
+/// Every flag of `hubble observe agent-events` and `debug-events`: the
+/// selectors, formatting and other flags they share with flows.
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    #[command(flatten)]
+    pub selectors: SelectorArgs,
+
+    #[command(flatten)]
+    pub formatting: EventFormattingArgs,
+
+    #[command(flatten)]
+    pub other: OtherArgs,
+}
+
+/// Hubble's "Formatting Flags" as events use them.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Formatting Flags")]
+pub struct EventFormattingArgs {
+    /// Specify the output format
+    #[arg(short, long, value_enum, default_value_t = Output::Compact)]
+    pub output: Output,
+
+    /// Print node name in output
+    #[arg(long)]
+    pub print_node_name: bool,
+
+    /// Print policy names in output
+    #[arg(long)]
+    pub print_policy_names: bool,
+
+    /// Specify the time format for printing. This option does not apply to
+    /// the json and jsonpb output type.
+    #[arg(long, value_enum, default_value_t = TimeFormatName::StampMilli)]
+    pub time_format: TimeFormatName,
 }
 
 /// Every flag of `hubble observe flows`.
@@ -48,9 +87,6 @@ pub struct ObserveArgs {
 
     #[command(flatten)]
     pub formatting: FormattingArgs,
-
-    #[command(flatten)]
-    pub server: ServerArgs,
 
     #[command(flatten)]
     pub other: OtherArgs,
@@ -108,8 +144,10 @@ pub enum Output {
     /// JSON encoded GetFlowResponse according to proto3's JSON mapping
     Jsonpb,
     /// Alias for jsonpb
+    #[value(alias = "JSON")]
     Json,
     /// Tab-aligned columns
+    #[value(alias = "tab")]
     Table,
 }
 

@@ -1,65 +1,92 @@
-//! How to reach a Hubble server.
+//! How to reach a Hubble server, and the flags every command takes. Each
+//! can also be set by a `HUBBLE_<FLAG>` variable or the config file, so
+//! none has a default here: `crate::config` resolves them.
 
 use std::time::Duration;
 
 use clap::Args;
 
+use crate::duration;
+
+/// Hubble's "Global Flags".
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Global Flags")]
+pub struct GlobalArgs {
+    /// Optional config file [default: <user config dir>/hubble/config.yaml]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<String>,
+
+    /// Enable debug messages
+    #[arg(short = 'D', long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub debug: Option<bool>,
+}
+
 /// Hubble's "Server Flags".
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Server Flags")]
 pub struct ServerArgs {
-    /// Address of a Hubble server. Ignored when --input-file is provided.
-    #[arg(long, env = "HUBBLE_SERVER", default_value = "localhost:4245")]
-    pub server: String,
+    /// Address of a Hubble server. Ignored when --input-file or
+    /// --port-forward is provided. [default: localhost:4245]
+    #[arg(long, global = true, value_name = "ADDRESS")]
+    pub server: Option<String>,
 
-    /// Hubble server dialing timeout
-    #[arg(long, default_value = "5s", value_parser = parse_duration)]
-    pub timeout: Duration,
+    /// Hubble server dialing timeout [default: 5s]
+    #[arg(long, global = true, value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+
+    /// Unary Request timeout. Only applies to non-streaming RPCs
+    /// (ServerStatus, ListNodes, ListNamespaces). [default: 12s]
+    #[arg(long, global = true, value_parser = parse_duration)]
+    pub request_timeout: Option<Duration>,
+
+    /// Specify that TLS must be used when establishing a connection to a
+    /// Hubble server. By default, TLS is only enabled if the server address
+    /// starts with 'tls://'.
+    #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub tls: Option<bool>,
+
+    /// Allows the client to skip verifying the server's certificate chain
+    /// and host name. This option is NOT recommended as, in this mode, TLS
+    /// is susceptible to machine-in-the-middle attacks. See also the
+    /// 'tls-server-name' option which allows setting the server name.
+    #[arg(long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub tls_allow_insecure: Option<bool>,
+
+    /// Paths to custom Certificate Authority (CA) certificate files. The
+    /// files must contain PEM encoded data.
+    #[arg(long, global = true, value_delimiter = ',', value_name = "FILES")]
+    pub tls_ca_cert_files: Option<Vec<String>>,
+
+    /// Path to the public key file for the client certificate to connect to
+    /// a Hubble server (implies TLS). The file must contain PEM encoded
+    /// data.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub tls_client_cert_file: Option<String>,
+
+    /// Path to the private key file for the client certificate to connect a
+    /// Hubble server (implies TLS). The file must contain PEM encoded data.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub tls_client_key_file: Option<String>,
+
+    /// Specify a server name to verify the hostname on the returned
+    /// certificate (eg: 'instance.hubble-relay.cilium.io').
+    #[arg(long, global = true, value_name = "NAME")]
+    pub tls_server_name: Option<String>,
+
+    /// Specify a username for basic auth
+    #[arg(long, global = true, value_name = "USERNAME")]
+    pub basic_auth_username: Option<String>,
+
+    /// Specify a password for basic auth
+    #[arg(long, global = true, value_name = "PASSWORD")]
+    pub basic_auth_password: Option<String>,
 }
 
 /// Parses a Go-style duration (`5s`, `1m30s`, `250ms`).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    go_duration(text).ok_or_else(|| {
+    duration::parse(text).ok_or_else(|| {
         format!("invalid duration {text:?}: expected a number with a unit, e.g. 5s, 1m30s, 250ms")
     })
-}
-
-/// Go's `time.ParseDuration` grammar: a sequence of decimal numbers, each
-/// with a unit (ns, us, µs, ms, s, m, h); a lone `0` is allowed.
-fn go_duration(text: &str) -> Option<Duration> {
-    if text == "0" {
-        return Some(Duration::ZERO);
-    }
-    let mut rest = text;
-    let mut total = 0f64;
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let number_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if number_end == 0 {
-            return None;
-        }
-        let number: f64 = rest[..number_end].parse().ok()?;
-        rest = &rest[number_end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let nanos_per_unit = match &rest[..unit_end] {
-            "ns" => 1.0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return None,
-        };
-        rest = &rest[unit_end..];
-        total += number * nanos_per_unit;
-    }
-    Some(Duration::from_nanos(total as u64))
 }
 
 #[cfg(test)]
@@ -68,13 +95,7 @@ mod tests {
 
     #[test]
     fn parses_go_durations() {
-        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
         assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("1.5h"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
-        for bad in ["", "5", "s", "5x", "-1s", "1s2"] {
-            assert!(parse_duration(bad).is_err(), "{bad:?} was accepted");
-        }
+        assert!(parse_duration("5").is_err());
     }
 }

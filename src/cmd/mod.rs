@@ -1,13 +1,23 @@
 //! One file per subcommand: thin glue from parsed flags to sources and
 //! printers. Errors become one line on stderr and an exit status here.
 
+mod completion;
+mod config;
+mod events;
+mod list;
 mod observe;
+mod settings;
+mod status;
+mod version;
+mod watch;
+
+pub use settings::Settings;
 
 use std::{io, process::ExitCode};
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, ListTarget, ObserveEvents, WatchTarget};
 
 /// Exit status for an interrupted command, as a shell reports SIGINT.
 const EXIT_INTERRUPTED: u8 = 130;
@@ -47,8 +57,24 @@ pub fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    let settings = Settings::load(&cli.global, &cli.server)?;
     match cli.command {
-        Command::Observe(observe) => observe::run(&observe).await,
+        Command::Completion(command) => completion::run(command.shell),
+        Command::Config(command) => config::run(&command.action, &settings),
+        Command::List(command) => match &command.target {
+            ListTarget::Nodes(_) => list::nodes(command.target.output(), &settings).await,
+            ListTarget::Namespaces(_) => list::namespaces(command.target.output(), &settings).await,
+        },
+        Command::Observe(observe) => match &observe.events {
+            Some(ObserveEvents::AgentEvents(args)) => events::agent(args, &settings).await,
+            Some(ObserveEvents::DebugEvents(args)) => events::debug(args, &settings).await,
+            _ => observe::run(&observe, &settings).await,
+        },
+        Command::Status(command) => status::run(command.output, &settings).await,
+        Command::Version => version::run(),
+        Command::Watch(command) => match command.target {
+            WatchTarget::Peers => watch::peers(&settings).await,
+        },
     }
 }
 

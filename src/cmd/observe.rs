@@ -9,18 +9,18 @@ use std::{
 use anyhow::{Context, bail};
 use tokio_stream::StreamExt;
 
-use super::Outcome;
+use super::{Outcome, Settings};
 use crate::{
     cli::{ColorChoice, FormattingArgs, ObserveArgs, ObserveCommand, Output, TimeFormatName},
     filter,
     printer::{Format, PrintOptions, Printer, TimeFormat},
-    source::{self, FileSource, GrpcSource, ResponseStream},
+    source::{FileSource, ResponseStream},
 };
 
 /// Large enough that a busy stream is written in few syscalls.
 const OUTPUT_BUFFER: usize = 128 * 1024;
 
-pub async fn run(command: &ObserveCommand) -> anyhow::Result<Outcome> {
+pub async fn run(command: &ObserveCommand, settings: &Settings) -> anyhow::Result<Outcome> {
     let args = command.flow_args();
     if args.formatting.output == Output::Table && args.selectors.follow {
         bail!("table output format is not compatible with follow mode");
@@ -28,7 +28,7 @@ pub async fn run(command: &ObserveCommand) -> anyhow::Result<Outcome> {
     let request = filter::build_request(&args.selectors, args.other.input_file.is_some())?;
     let options = print_options(&args.formatting, io::stdout().is_terminal());
 
-    let stream = open(args, request).await?;
+    let stream = open(args, request, settings).await?;
     let stdout = io::stdout().lock();
     // `--silent-errors` silences node status events too, as in Hubble.
     let stderr: Box<dyn Write> = if args.other.silent_errors {
@@ -47,14 +47,16 @@ pub async fn run(command: &ObserveCommand) -> anyhow::Result<Outcome> {
 async fn open(
     args: &ObserveArgs,
     request: crate::proto::observer::GetFlowsRequest,
+    settings: &Settings,
 ) -> anyhow::Result<ResponseStream> {
     if let Some(path) = &args.other.input_file {
         return FileSource::new(path.clone())
             .get_flows(&request)
             .with_context(|| format!("cannot read flows from {path}"));
     }
-    let channel = source::connect(&args.server.server, args.server.timeout).await?;
-    Ok(GrpcSource::new(channel).get_flows(request).await?)
+    let connection = settings.connect().await?;
+    settings.log_request("Sending GetFlows request", &request);
+    Ok(connection.get_flows(request).await?)
 }
 
 /// Prints responses as they come. Output is buffered, and flushed whenever
@@ -128,7 +130,7 @@ fn print_options(formatting: &FormattingArgs, stdout_is_terminal: bool) -> Print
     }
 }
 
-fn time_format(name: TimeFormatName) -> TimeFormat {
+pub(super) fn time_format(name: TimeFormatName) -> TimeFormat {
     match name {
         TimeFormatName::StampMilli => TimeFormat::StampMilli,
         TimeFormatName::YearMonthDay => TimeFormat::YearMonthDay,

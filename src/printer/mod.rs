@@ -6,9 +6,13 @@
 
 mod compact;
 mod dict;
+mod events;
 mod flow;
+mod gojson;
 mod json;
 mod names;
+mod nodes;
+mod server_status;
 mod status;
 mod style;
 mod table;
@@ -17,6 +21,11 @@ mod time;
 
 use std::io::{self, Write};
 
+pub use self::{
+    events::EventPrinter,
+    nodes::{ListFormat, write_namespaces, write_nodes, write_peer_change},
+    server_status::{StatusFormat, write_server_status},
+};
 use self::{flow::FlowRenderer, style::Style, tabwriter::TabWriter};
 use crate::proto::observer::{GetFlowsResponse, get_flows_response::ResponseTypes};
 

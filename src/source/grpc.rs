@@ -1,88 +1,695 @@
-//! Flows from a Hubble server (hubble-relay or a Cilium agent) over gRPC.
+//! A Hubble server (hubble-relay or a Cilium agent) over gRPC: dialing it
+//! in plain text, TLS or mutual TLS, over TCP or a unix socket, with basic
+//! auth, and the calls the commands make. Failures are explained in terms
+//! of the flags that fix them.
 
-use std::time::Duration;
+use std::{
+    error::Error as StdError,
+    fmt, io,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
 
-use tokio_stream::StreamExt;
-use tonic::transport::{Channel, Endpoint, Uri};
+use base64::Engine;
+use hyper_util::rt::TokioIo;
+use rustls::{
+    AlertDescription, CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore,
+    SignatureScheme,
+    client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier},
+    crypto::CryptoProvider,
+};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime, pem::PemObject};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_stream::{Stream, StreamExt};
+use tonic::{
+    body::Body,
+    codegen::http::{self, HeaderValue, header::AUTHORIZATION},
+    transport::{Channel, Endpoint, Uri},
+};
+use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
 use super::{ResponseStream, SourceError};
-use crate::proto::observer::{GetFlowsRequest, observer_client::ObserverClient};
+use crate::proto::{
+    observer::{
+        GetAgentEventsRequest, GetAgentEventsResponse, GetDebugEventsRequest,
+        GetDebugEventsResponse, GetFlowsRequest, GetNamespacesRequest, GetNamespacesResponse,
+        GetNodesRequest, GetNodesResponse, ServerStatusRequest, ServerStatusResponse,
+        observer_client::ObserverClient,
+    },
+    peer::{ChangeNotification, NotifyRequest, peer_client::PeerClient},
+};
 
-/// A connected Observer client.
-pub struct GrpcSource {
-    client: ObserverClient<Channel>,
+/// The service name Hubble's health check asks about.
+pub const OBSERVER_SERVICE: &str = "hubble.server.Observer";
+
+/// Everything needed to reach a server.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// `host:port`, `tls://host:port` or `unix:///path`.
+    pub server: String,
+    /// How long to wait for the connection.
+    pub timeout: Duration,
+    /// How long a unary call may take.
+    pub request_timeout: Duration,
+    /// `None` for plain text.
+    pub tls: Option<TlsOptions>,
+    /// Username and password for HTTP basic auth.
+    pub basic_auth: Option<(String, String)>,
 }
 
-impl GrpcSource {
-    /// Wraps an established channel.
-    pub fn new(channel: Channel) -> Self {
+/// TLS settings, as Hubble's `--tls-*` flags give them.
+#[derive(Debug, Clone, Default)]
+pub struct TlsOptions {
+    pub allow_insecure: bool,
+    /// PEM files of the CAs to trust instead of the system's.
+    pub ca_cert_files: Vec<String>,
+    /// PEM files of the client certificate and its key, for mutual TLS.
+    pub client_cert: Option<(String, String)>,
+    /// The name the server's certificate must hold; by default the host of
+    /// the address.
+    pub server_name: Option<String>,
+}
+
+impl ConnectOptions {
+    /// Whether TLS is used: asked for, or implied by a `tls://` address.
+    pub fn uses_tls(server: &str, tls_flag: bool) -> bool {
+        tls_flag || server.starts_with("tls://")
+    }
+}
+
+/// A connected channel that adds the basic auth header to every call, and
+/// knows how to explain its failures.
+#[derive(Clone)]
+pub struct Connection {
+    channel: Channel,
+    authorization: Option<HeaderValue>,
+    context: Arc<Explainer>,
+    request_timeout: Duration,
+}
+
+impl Connection {
+    /// The address dialed, as Hubble shows it (without `tls://`).
+    pub fn target(&self) -> &str {
+        &self.context.target
+    }
+
+    /// Turns a failed call into an error that says what to do.
+    pub fn explain(&self, status: tonic::Status) -> SourceError {
+        self.context.explain_status(status)
+    }
+
+    fn observer(&self) -> ObserverClient<Connection> {
         // Flows can be large (long label lists); a relay sends up to its own
         // limit, so do not refuse what it sends.
-        let client = ObserverClient::new(channel).max_decoding_message_size(usize::MAX);
-        Self { client }
+        ObserverClient::new(self.clone()).max_decoding_message_size(usize::MAX)
     }
 
-    /// Calls Observer.GetFlows; responses are yielded as they arrive.
-    pub async fn get_flows(
-        &mut self,
-        request: GetFlowsRequest,
-    ) -> Result<ResponseStream, SourceError> {
-        let stream = self.client.get_flows(request).await?.into_inner();
-        Ok(Box::pin(stream.map(|item| item.map_err(SourceError::from))))
+    /// A unary call bounded by `--request-timeout`, as Hubble's timeout
+    /// interceptor bounds it.
+    async fn unary<T, F>(&self, call: F) -> Result<T, SourceError>
+    where
+        F: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    {
+        match tokio::time::timeout(self.request_timeout, call).await {
+            Ok(Ok(response)) => Ok(response.into_inner()),
+            Ok(Err(status)) => Err(self.explain(status)),
+            Err(_elapsed) => Err(SourceError::Status(tonic::Status::deadline_exceeded(
+                "context deadline exceeded",
+            ))),
+        }
+    }
+
+    fn timed<R>(&self, message: R) -> tonic::Request<R> {
+        let mut request = tonic::Request::new(message);
+        request.set_timeout(self.request_timeout);
+        request
+    }
+
+    /// The standard gRPC health check of the Observer service; the status
+    /// is `SERVING` (1) when healthy.
+    pub async fn health_check(&self) -> Result<i32, SourceError> {
+        let mut client = HealthClient::new(self.clone());
+        let request = self.timed(HealthCheckRequest {
+            service: OBSERVER_SERVICE.to_owned(),
+        });
+        Ok(self.unary(client.check(request)).await?.status)
+    }
+
+    /// Observer.ServerStatus.
+    pub async fn server_status(&self) -> Result<ServerStatusResponse, SourceError> {
+        let mut client = self.observer();
+        let request = self.timed(ServerStatusRequest {});
+        self.unary(client.server_status(request)).await
+    }
+
+    /// Observer.GetNodes.
+    pub async fn get_nodes(&self) -> Result<GetNodesResponse, SourceError> {
+        let mut client = self.observer();
+        let request = self.timed(GetNodesRequest {});
+        self.unary(client.get_nodes(request)).await
+    }
+
+    /// Observer.GetNamespaces.
+    pub async fn get_namespaces(&self) -> Result<GetNamespacesResponse, SourceError> {
+        let mut client = self.observer();
+        let request = self.timed(GetNamespacesRequest {});
+        self.unary(client.get_namespaces(request)).await
+    }
+
+    /// Observer.GetFlows; responses are yielded as they arrive.
+    pub async fn get_flows(&self, request: GetFlowsRequest) -> Result<ResponseStream, SourceError> {
+        let stream = self
+            .observer()
+            .get_flows(request)
+            .await
+            .map_err(|s| self.explain(s))?
+            .into_inner();
+        Ok(self.explained(stream))
+    }
+
+    /// Observer.GetAgentEvents.
+    pub async fn get_agent_events(
+        &self,
+        request: GetAgentEventsRequest,
+    ) -> Result<EventStream<GetAgentEventsResponse>, SourceError> {
+        let stream = self
+            .observer()
+            .get_agent_events(request)
+            .await
+            .map_err(|s| self.explain(s))?
+            .into_inner();
+        Ok(self.explained(stream))
+    }
+
+    /// Observer.GetDebugEvents.
+    pub async fn get_debug_events(
+        &self,
+        request: GetDebugEventsRequest,
+    ) -> Result<EventStream<GetDebugEventsResponse>, SourceError> {
+        let stream = self
+            .observer()
+            .get_debug_events(request)
+            .await
+            .map_err(|s| self.explain(s))?
+            .into_inner();
+        Ok(self.explained(stream))
+    }
+
+    /// Peer.Notify: the peers known now, then their changes.
+    pub async fn peer_notify(&self) -> Result<EventStream<ChangeNotification>, SourceError> {
+        let stream = PeerClient::new(self.clone())
+            .notify(NotifyRequest {})
+            .await
+            .map_err(|s| self.explain(s))?
+            .into_inner();
+        Ok(self.explained(stream))
+    }
+
+    fn explained<T: Send + 'static>(
+        &self,
+        stream: tonic::Streaming<T>,
+    ) -> Pin<Box<dyn Stream<Item = Result<T, SourceError>> + Send>> {
+        let context = Arc::clone(&self.context);
+        Box::pin(stream.map(move |item| item.map_err(|s| context.explain_status(s))))
     }
 }
 
-/// Dials `address` (`host:port`, `tls://host:port` or `unix:///path`) and
-/// waits at most `timeout` for the connection.
-pub async fn connect(address: &str, timeout: Duration) -> Result<Channel, SourceError> {
+/// The responses of a streaming call other than GetFlows.
+pub type EventStream<T> = Pin<Box<dyn Stream<Item = Result<T, SourceError>> + Send>>;
+
+impl tower_service::Service<http::Request<Body>> for Connection {
+    type Response = http::Response<Body>;
+    type Error = tonic::transport::Error;
+    type Future = tonic::transport::channel::ResponseFuture;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        tower_service::Service::poll_ready(&mut self.channel, cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
+        if let Some(authorization) = &self.authorization {
+            request
+                .headers_mut()
+                .insert(AUTHORIZATION, authorization.clone());
+        }
+        self.channel.call(request)
+    }
+}
+
+/// Kept with the connection to put failures in the user's terms.
+#[derive(Debug)]
+struct Explainer {
+    /// The address as the user gave it, for messages.
+    address: String,
+    /// The address dialed.
+    target: String,
+    tls: Option<TlsContext>,
+}
+
+#[derive(Debug)]
+struct TlsContext {
+    server_name: String,
+    ca_cert_files: Vec<String>,
+    client_cert: bool,
+}
+
+impl Explainer {
+    fn explain_status(&self, status: tonic::Status) -> SourceError {
+        if let Some(error) = find_rustls_error(&status) {
+            return self.tls_failure(error);
+        }
+        if status.code() == tonic::Code::Unauthenticated {
+            return SourceError::Unauthenticated(status);
+        }
+        SourceError::Status(status)
+    }
+
+    fn tls_failure(&self, error: &rustls::Error) -> SourceError {
+        SourceError::Tls {
+            address: self.address.clone(),
+            reason: self.describe_tls(error),
+        }
+    }
+
+    fn describe_tls(&self, error: &rustls::Error) -> String {
+        let Some(tls) = &self.tls else {
+            return error.to_string();
+        };
+        let trusted = if tls.ca_cert_files.is_empty() {
+            "by any CA this system trusts; pass the CA that signed it with --tls-ca-cert-files"
+                .to_owned()
+        } else {
+            format!(
+                "by the CA in {} (--tls-ca-cert-files)",
+                tls.ca_cert_files.join(", ")
+            )
+        };
+        match error {
+            rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => {
+                format!("the server's certificate is not trusted: it is not signed {trusted}")
+            }
+            rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext {
+                presented,
+                ..
+            }) => format!(
+                "the server's certificate is not valid for the name '{}' (it is valid for: {}); \
+                 set --tls-server-name to one of its names",
+                tls.server_name,
+                presented.join(", ")
+            ),
+            rustls::Error::InvalidCertificate(CertificateError::NotValidForName) => format!(
+                "the server's certificate is not valid for the name '{}'; \
+                 set --tls-server-name to a name it holds",
+                tls.server_name
+            ),
+            rustls::Error::InvalidCertificate(
+                CertificateError::Expired | CertificateError::ExpiredContext { .. },
+            ) => "the server's certificate has expired".to_owned(),
+            rustls::Error::InvalidCertificate(other) => {
+                format!("the server's certificate was rejected: {other:?}")
+            }
+            rustls::Error::AlertReceived(AlertDescription::CertificateRequired) => {
+                "the server requires a client certificate: \
+                 set --tls-client-cert-file and --tls-client-key-file"
+                    .to_owned()
+            }
+            rustls::Error::AlertReceived(
+                alert @ (AlertDescription::BadCertificate
+                | AlertDescription::UnknownCA
+                | AlertDescription::CertificateUnknown
+                | AlertDescription::HandshakeFailure),
+            ) if tls.client_cert => format!(
+                "the server refused our client certificate ({alert:?}): \
+                 it must be signed by a CA the server trusts"
+            ),
+            rustls::Error::AlertReceived(AlertDescription::HandshakeFailure) => {
+                "the server refused the TLS handshake; if it requires a client certificate, \
+                 set --tls-client-cert-file and --tls-client-key-file"
+                    .to_owned()
+            }
+            rustls::Error::AlertReceived(alert) => {
+                format!("the server refused the TLS handshake ({alert:?})")
+            }
+            rustls::Error::InvalidMessage(_) => {
+                "the server does not speak TLS; if it is a plain-text port, \
+                 drop --tls and the tls:// prefix"
+                    .to_owned()
+            }
+            other => format!("TLS handshake failed: {other}"),
+        }
+    }
+}
+
+/// The rustls error somewhere in a chain of causes. I/O errors hide their
+/// inner error from `source()`, so they are opened too.
+fn find_rustls_error<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a rustls::Error> {
+    let mut current = Some(error);
+    while let Some(cause) = current {
+        if let Some(found) = cause.downcast_ref::<rustls::Error>() {
+            return Some(found);
+        }
+        if let Some(inner) = cause
+            .downcast_ref::<io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| find_rustls_error(inner))
+        {
+            return Some(inner);
+        }
+        current = cause.source();
+    }
+    None
+}
+
+/// Dials the server and waits at most `options.timeout` for the
+/// connection.
+pub async fn connect(options: &ConnectOptions) -> Result<Connection, SourceError> {
+    let address = options.server.clone();
     let failed = |reason: String| SourceError::Connect {
-        address: address.to_owned(),
+        address: address.clone(),
         reason,
     };
-    if let Some(path) = address.strip_prefix("unix://") {
-        let path = path.to_owned();
-        let endpoint = Endpoint::from_static("http://localhost").connect_timeout(timeout);
-        let connector = tower_service_fn(path);
-        return tokio::time::timeout(timeout, endpoint.connect_with_connector(connector))
-            .await
-            .map_err(|_| failed(format!("no connection within {timeout:?}")))?
-            .map_err(|e| failed(error_chain(&e)));
-    }
-    let uri: Uri = match address.strip_prefix("tls://") {
-        Some(rest) => format!("https://{rest}"),
-        None => format!("http://{address}"),
-    }
-    .parse()
-    .map_err(|e: tonic::codegen::http::uri::InvalidUri| {
-        failed(format!("not a valid address: {e}"))
-    })?;
-    let endpoint = Endpoint::from(uri).connect_timeout(timeout);
-    tokio::time::timeout(timeout, endpoint.connect())
-        .await
-        .map_err(|_| failed(format!("no connection within {timeout:?}")))?
-        .map_err(|e| failed(error_chain(&e)))
+    let target = options
+        .server
+        .strip_prefix("tls://")
+        .unwrap_or(&options.server)
+        .to_owned();
+    let (dial_target, authority) = match target.strip_prefix("unix://") {
+        Some(path) => (DialTarget::Unix(path.to_owned()), "localhost".to_owned()),
+        None => (DialTarget::Tcp(target.clone()), target.clone()),
+    };
+    let uri: Uri = format!("http://{authority}")
+        .parse()
+        .map_err(|e: http::uri::InvalidUri| failed(format!("not a valid address: {e}")))?;
+
+    let authorization = match &options.basic_auth {
+        None => None,
+        Some(_) if options.tls.is_none() => return Err(SourceError::Settings(
+            "basic auth credentials are only sent over TLS: add --tls or use a tls:// server address"
+                .to_owned(),
+        )),
+        Some((user, password)) => {
+            let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+            let mut value = HeaderValue::from_str(&format!("Basic {token}"))
+                .map_err(|e| SourceError::Settings(format!("invalid basic auth credentials: {e}")))?;
+            value.set_sensitive(true);
+            Some(value)
+        }
+    };
+
+    let (tls, tls_context) = match &options.tls {
+        None => (None, None),
+        Some(tls) => {
+            let server_name = tls
+                .server_name
+                .clone()
+                .filter(|name| !name.is_empty())
+                .unwrap_or_else(|| host_of(&authority));
+            let setup = TlsSetup::new(tls, &server_name)?;
+            let context = TlsContext {
+                server_name,
+                ca_cert_files: tls.ca_cert_files.clone(),
+                client_cert: tls.client_cert.is_some(),
+            };
+            (Some(setup), Some(context))
+        }
+    };
+    let explainer = Arc::new(Explainer {
+        address: options.server.clone(),
+        target: target.clone(),
+        tls: tls_context,
+    });
+
+    let dialer = Dialer {
+        target: dial_target,
+        tls,
+    };
+    let connector = tower::service_fn(move |_: Uri| dialer.clone().dial());
+    let endpoint = Endpoint::from(uri).connect_timeout(options.timeout);
+    let channel = match tokio::time::timeout(
+        options.timeout,
+        endpoint.connect_with_connector(connector),
+    )
+    .await
+    {
+        Err(_elapsed) => {
+            return Err(failed(format!(
+                "deadline exceeded while dialing {target} (waited {}; raise --timeout to wait longer)",
+                crate::duration::format(options.timeout)
+            )));
+        }
+        Ok(Err(error)) => {
+            if let Some(tls_error) = find_rustls_error(&error) {
+                return Err(explainer.tls_failure(tls_error));
+            }
+            return Err(failed(error_chain(&error)));
+        }
+        Ok(Ok(channel)) => channel,
+    };
+    Ok(Connection {
+        channel,
+        authorization,
+        context: explainer,
+        request_timeout: options.request_timeout,
+    })
 }
 
-fn tower_service_fn(
-    path: String,
-) -> impl tower_service::Service<
-    Uri,
-    Response = hyper_util::rt::TokioIo<tokio::net::UnixStream>,
-    Error = std::io::Error,
-    Future = impl Send,
-> + Clone {
-    tower::service_fn(move |_: Uri| {
-        let path = path.clone();
-        async move {
-            let stream = tokio::net::UnixStream::connect(path).await?;
-            Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(stream))
+/// The host of `host:port` or `[v6]:port`, as Go's gRPC names the server
+/// for TLS.
+fn host_of(authority: &str) -> String {
+    if let Some(rest) = authority.strip_prefix('[')
+        && let Some((host, _)) = rest.split_once(']')
+    {
+        return host.to_owned();
+    }
+    match authority.rsplit_once(':') {
+        Some((host, _)) => host.to_owned(),
+        None => authority.to_owned(),
+    }
+}
+
+#[derive(Debug, Clone)]
+enum DialTarget {
+    Tcp(String),
+    Unix(String),
+}
+
+/// Opens the transport for tonic: TCP or a unix socket, then TLS if asked.
+#[derive(Clone)]
+struct Dialer {
+    target: DialTarget,
+    tls: Option<TlsSetup>,
+}
+
+trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
+
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
+
+impl Dialer {
+    async fn dial(self) -> Result<TokioIo<Box<dyn Io>>, DialError> {
+        let stream: Box<dyn Io> = match &self.target {
+            DialTarget::Tcp(address) => {
+                let stream = tokio::net::TcpStream::connect(address).await?;
+                stream.set_nodelay(true)?;
+                Box::new(stream)
+            }
+            DialTarget::Unix(path) => Box::new(tokio::net::UnixStream::connect(path).await?),
+        };
+        let Some(tls) = self.tls else {
+            return Ok(TokioIo::new(stream));
+        };
+        let stream = tls
+            .connector
+            .connect(tls.server_name, stream)
+            .await
+            .map_err(DialError::from_tls)?;
+        Ok(TokioIo::new(Box::new(stream)))
+    }
+}
+
+/// Why the transport could not be opened.
+#[derive(Debug)]
+enum DialError {
+    Io(io::Error),
+    Tls(rustls::Error),
+}
+
+impl DialError {
+    fn from_tls(error: io::Error) -> Self {
+        if error
+            .get_ref()
+            .is_some_and(|inner| inner.is::<rustls::Error>())
+            && let Some(inner) = error.into_inner()
+            && let Ok(tls) = inner.downcast::<rustls::Error>()
+        {
+            return DialError::Tls(*tls);
         }
-    })
+        DialError::Io(io::Error::other("TLS handshake failed"))
+    }
+}
+
+impl From<io::Error> for DialError {
+    fn from(error: io::Error) -> Self {
+        DialError::Io(error)
+    }
+}
+
+impl fmt::Display for DialError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DialError::Io(error) => error.fmt(f),
+            DialError::Tls(error) => error.fmt(f),
+        }
+    }
+}
+
+impl StdError for DialError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            DialError::Io(error) => Some(error),
+            DialError::Tls(error) => Some(error),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct TlsSetup {
+    connector: tokio_rustls::TlsConnector,
+    server_name: ServerName<'static>,
+}
+
+impl TlsSetup {
+    fn new(options: &TlsOptions, server_name: &str) -> Result<Self, SourceError> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let settings = |reason: String| SourceError::Settings(reason);
+        let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| settings(format!("cannot set up TLS: {e}")))?;
+        let builder = if options.allow_insecure {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
+        } else {
+            builder.with_root_certificates(root_store(&options.ca_cert_files)?)
+        };
+        let mut config = match &options.client_cert {
+            None => builder.with_no_client_auth(),
+            Some((cert_file, key_file)) => {
+                let certs = CertificateDer::pem_file_iter(cert_file)
+                    .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+                    .map_err(|e| {
+                        settings(format!("cannot load client certificate '{cert_file}': {e}"))
+                    })?;
+                if certs.is_empty() {
+                    return Err(settings(format!(
+                        "cannot load client certificate '{cert_file}': no PEM encoded certificate in it"
+                    )));
+                }
+                let key = PrivateKeyDer::from_pem_file(key_file)
+                    .map_err(|e| settings(format!("cannot load client key '{key_file}': {e}")))?;
+                builder.with_client_auth_cert(certs, key).map_err(|e| {
+                    settings(format!(
+                        "client certificate '{cert_file}' and key '{key_file}' do not make a pair: {e}"
+                    ))
+                })?
+            }
+        };
+        // gRPC servers insist on HTTP/2 being negotiated.
+        config.alpn_protocols = vec![b"h2".to_vec()];
+        let server_name = ServerName::try_from(server_name.to_owned()).map_err(|_| {
+            settings(format!(
+                "'{server_name}' is not a valid TLS server name: set --tls-server-name"
+            ))
+        })?;
+        Ok(Self {
+            connector: tokio_rustls::TlsConnector::from(Arc::new(config)),
+            server_name,
+        })
+    }
+}
+
+/// The CAs in `files`, or the system's when there are none, as Hubble
+/// trusts them.
+fn root_store(files: &[String]) -> Result<RootCertStore, SourceError> {
+    let mut roots = RootCertStore::empty();
+    if files.is_empty() {
+        let native = rustls_native_certs::load_native_certs();
+        roots.add_parsable_certificates(native.certs);
+        return Ok(roots);
+    }
+    for path in files {
+        let certs = CertificateDer::pem_file_iter(path)
+            .map_err(|e| SourceError::Settings(format!("cannot load cert '{path}': {e}")))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| invalid_ca(path))?;
+        let (added, _) = roots.add_parsable_certificates(certs);
+        if added == 0 {
+            return Err(invalid_ca(path));
+        }
+    }
+    Ok(roots)
+}
+
+fn invalid_ca(path: &str) -> SourceError {
+    SourceError::Settings(format!(
+        "cannot process cert '{path}': must be a PEM encoded certificate"
+    ))
+}
+
+/// `--tls-allow-insecure`: any certificate and name are accepted, but the
+/// handshake signatures are still checked, as Go's InsecureSkipVerify does.
+#[derive(Debug)]
+struct AcceptAnyCertificate(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
 }
 
 /// tonic's transport errors say "transport error" at the top and the useful
 /// part ("Connection refused") at the bottom of the chain.
-fn error_chain(error: &dyn std::error::Error) -> String {
+fn error_chain(error: &dyn StdError) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -94,4 +701,31 @@ fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_is_taken_from_the_address() {
+        assert_eq!(host_of("relay.example:4245"), "relay.example");
+        assert_eq!(host_of("[::1]:4245"), "::1");
+        assert_eq!(host_of("localhost"), "localhost");
+    }
+
+    #[test]
+    fn rustls_errors_are_found_inside_io_errors() {
+        let io = io::Error::new(
+            io::ErrorKind::InvalidData,
+            rustls::Error::AlertReceived(AlertDescription::CertificateRequired),
+        );
+        let status = tonic::Status::from_error(Box::new(io));
+        assert_eq!(
+            find_rustls_error(&status),
+            Some(&rustls::Error::AlertReceived(
+                AlertDescription::CertificateRequired
+            ))
+        );
+    }
 }

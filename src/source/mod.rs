@@ -6,7 +6,7 @@ mod file;
 mod grpc;
 
 pub use file::FileSource;
-pub use grpc::{GrpcSource, connect};
+pub use grpc::{ConnectOptions, Connection, EventStream, OBSERVER_SERVICE, TlsOptions, connect};
 
 use std::pin::Pin;
 
@@ -51,6 +51,23 @@ pub enum SourceError {
          kubectl port-forward -n kube-system deployment/hubble-relay 4245:4245"
     )]
     Connect { address: String, reason: String },
+
+    /// The connection settings cannot be used: a CA or key file that does
+    /// not load, credentials without TLS.
+    #[error("{0}")]
+    Settings(String),
+
+    /// A TLS connection to the server could not be set up.
+    #[error("TLS connection to '{address}' failed: {reason}")]
+    Tls { address: String, reason: String },
+
+    /// The server refused the basic auth credentials, or wants some.
+    #[error(
+        "{}\nThe server rejected the credentials: check --basic-auth-username and --basic-auth-password \
+         (or HUBBLE_BASIC_AUTH_USERNAME and HUBBLE_BASIC_AUTH_PASSWORD)",
+        grpc_message(.0)
+    )]
+    Unauthenticated(tonic::Status),
 
     /// The server ended the stream with an error.
     #[error("{}", grpc_message(.0))]

@@ -1,0 +1,29 @@
+//! `hubl status`.
+
+use clap::{Args, ValueEnum};
+
+/// `hubl status [-o FORMAT]`.
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Display shows the status of the Hubble server. This is intended as a basic\nconnectivity health check."
+)]
+pub struct StatusCommand {
+    /// Specify the output format
+    #[arg(short, long, value_enum, default_value_t = StatusOutput::Compact)]
+    pub output: StatusOutput,
+}
+
+/// `-o` values of `hubble status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusOutput {
+    /// Compact output
+    Compact,
+    /// Status is shown as KEY:VALUE pair
+    Dict,
+    /// JSON encoding
+    #[value(alias = "JSON", alias = "jsonpb")]
+    Json,
+    /// Tab-aligned columns
+    #[value(alias = "tab")]
+    Table,
+}

@@ -1,0 +1,142 @@
+//! `hubl observe agent-events` and `hubl observe debug-events`.
+
+use std::{
+    io::{self, BufWriter},
+    time::Duration,
+};
+
+use anyhow::bail;
+use tokio_stream::{Stream, StreamExt};
+
+use super::{Outcome, Settings, observe::time_format};
+use crate::{
+    cli::{EventsArgs, Output, SelectorArgs},
+    printer::{EventPrinter, Format},
+    proto::observer::{GetAgentEventsRequest, GetDebugEventsRequest},
+    source::SourceError,
+};
+
+/// Hubble prints this many events when not told how many.
+const DEFAULT_EVENT_COUNT: u64 = 20;
+
+pub async fn agent(args: &EventsArgs, settings: &Settings) -> anyhow::Result<Outcome> {
+    let mut printer = printer(args)?;
+    let (number, follow) = selection(&args.selectors);
+    let request = GetAgentEventsRequest {
+        number,
+        follow,
+        ..Default::default()
+    };
+    let connection = settings.connect().await?;
+    settings.log_request("Sending GetAgentEvents request", &request);
+    let stream = connection
+        .get_agent_events(request)
+        .await
+        .map_err(unwrap_unknown)?;
+    let outcome = print_stream(stream, &mut printer, EventPrinter::write_agent_event).await;
+    // The table is written even when the stream failed, as Hubble does.
+    printer.finish()?;
+    outcome
+}
+
+pub async fn debug(args: &EventsArgs, settings: &Settings) -> anyhow::Result<Outcome> {
+    let mut printer = printer(args)?;
+    let (number, follow) = selection(&args.selectors);
+    let request = GetDebugEventsRequest {
+        number,
+        follow,
+        ..Default::default()
+    };
+    let connection = settings.connect().await?;
+    settings.log_request("Sending GetDebugEvents request", &request);
+    let stream = connection
+        .get_debug_events(request)
+        .await
+        .map_err(unwrap_unknown)?;
+    let outcome = print_stream(stream, &mut printer, EventPrinter::write_debug_event).await;
+    // The table is written even when the stream failed, as Hubble does.
+    printer.finish()?;
+    outcome
+}
+
+type Stdout = BufWriter<io::StdoutLock<'static>>;
+
+fn printer(args: &EventsArgs) -> anyhow::Result<EventPrinter<Stdout>> {
+    let format = match args.formatting.output {
+        Output::Compact => Format::Compact,
+        Output::Dict => Format::Dict,
+        Output::Json | Output::Jsonpb => Format::Json,
+        Output::Table => Format::Table,
+    };
+    if format == Format::Table && args.selectors.follow {
+        bail!("table output format is not compatible with follow mode");
+    }
+    Ok(EventPrinter::new(
+        format,
+        time_format(args.formatting.time_format),
+        args.formatting.print_node_name,
+        BufWriter::new(io::stdout().lock()),
+    ))
+}
+
+/// How many events to ask for: `--all` is every one, `--last N` the last
+/// N, and 20 otherwise, following or not (`--first` does not apply).
+fn selection(selectors: &SelectorArgs) -> (u64, bool) {
+    let number = if selectors.all {
+        u64::MAX
+    } else {
+        selectors
+            .last
+            .filter(|&n| n > 0)
+            .unwrap_or(DEFAULT_EVENT_COUNT)
+    };
+    (number, selectors.follow)
+}
+
+/// Hubble shows only the message of errors the server reports as Unknown
+/// (its own failures, worded for users).
+fn unwrap_unknown(error: SourceError) -> anyhow::Error {
+    match error {
+        SourceError::Status(status) if status.code() == tonic::Code::Unknown => {
+            anyhow::anyhow!("{}", status.message())
+        }
+        other => other.into(),
+    }
+}
+
+/// Prints events as they come, flushing whenever the stream idles, until it
+/// ends, fails or Ctrl-C.
+async fn print_stream<T, S>(
+    mut stream: S,
+    printer: &mut EventPrinter<Stdout>,
+    write: fn(&mut EventPrinter<Stdout>, &T) -> io::Result<()>,
+) -> anyhow::Result<Outcome>
+where
+    S: Stream<Item = Result<T, SourceError>> + Unpin,
+{
+    let interrupt = tokio::signal::ctrl_c();
+    tokio::pin!(interrupt);
+    loop {
+        let item = match tokio::time::timeout(Duration::ZERO, stream.next()).await {
+            Ok(item) => item,
+            Err(_idle) => {
+                printer.flush()?;
+                tokio::select! {
+                    item = stream.next() => item,
+                    _ = &mut interrupt => return Ok(Outcome::Interrupted),
+                }
+            }
+        };
+        match item {
+            None => return Ok(Outcome::Success),
+            Some(Ok(event)) => write(printer, &event)?,
+            Some(Err(SourceError::Status(status))) if status.code() == tonic::Code::Cancelled => {
+                return Ok(Outcome::Success);
+            }
+            Some(Err(error)) => {
+                printer.flush()?;
+                return Err(unwrap_unknown(error));
+            }
+        }
+    }
+}

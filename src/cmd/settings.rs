@@ -1,0 +1,225 @@
+//! The resolved configuration of one run: the global and server flags
+//! merged with `HUBBLE_*` variables and the config file, turned into
+//! connection options, and Hubble's `--debug` log.
+
+use std::{env, fmt::Write as _, io::Write as _};
+
+use anyhow::bail;
+use chrono::{Local, Offset};
+use serde::Serialize;
+
+use crate::{
+    cli::{GlobalArgs, ServerArgs},
+    config::{ConfigError, Given, Layers},
+    duration,
+    source::{self, ConnectOptions, Connection, TlsOptions},
+};
+
+/// The configuration every command reads.
+pub struct Settings {
+    layers: Layers,
+    debug: bool,
+}
+
+impl Settings {
+    /// Merges the flags given with the environment and the config file.
+    pub fn load(global: &GlobalArgs, server: &ServerArgs) -> Result<Self, ConfigError> {
+        let layers = Layers::load(given_flags(global, server), |name| env::var(name).ok())?;
+        // An unreadable value only matters to commands that connect, which
+        // check it again; `config` must work whatever the values are.
+        let debug = layers.bool("debug").unwrap_or(false);
+        let settings = Self { layers, debug };
+        if settings.layers.file_found()
+            && let Some(path) = settings.layers.file_path()
+        {
+            settings.log(
+                "Using config file",
+                "configFile",
+                &path.display().to_string(),
+            );
+        }
+        Ok(settings)
+    }
+
+    pub fn layers(&self) -> &Layers {
+        &self.layers
+    }
+
+    /// Whether `-D/--debug` is on.
+    pub fn debug(&self) -> bool {
+        self.debug
+    }
+
+    /// The connection the server flags describe, checked as Hubble checks
+    /// them before dialing.
+    pub fn connect_options(&self) -> anyhow::Result<ConnectOptions> {
+        let layers = &self.layers;
+        layers.bool("debug")?;
+        let username = layers.string("basic-auth-username")?;
+        let password = layers.string("basic-auth-password")?;
+        if username.is_empty() != password.is_empty() {
+            bail!("invalid flag(s): must specify both basic-auth-username and basic-auth-password");
+        }
+        let cert_file = layers.string("tls-client-cert-file")?;
+        let key_file = layers.string("tls-client-key-file")?;
+        if cert_file.is_empty() != key_file.is_empty() {
+            bail!(
+                "invalid flag(s): certificate and private key are both required, but only one was provided \
+                 (set both --tls-client-cert-file and --tls-client-key-file)"
+            );
+        }
+        let server = layers.string("server")?;
+        let tls = ConnectOptions::uses_tls(&server, layers.bool("tls")?);
+        if !cert_file.is_empty() && !tls {
+            bail!(
+                "invalid flag(s): transport layer security required \
+                 (a client certificate needs --tls or a tls:// server address)"
+            );
+        }
+        if layers.bool("port-forward")? {
+            bail!(
+                "port forwarding (port-forward in {} or HUBBLE_PORT_FORWARD) is not supported by hubl; \
+                 forward the port yourself and connect to it:\n  \
+                 kubectl port-forward -n kube-system deployment/hubble-relay 4245:4245",
+                self.layers
+                    .file_path()
+                    .map_or_else(|| "the config file".to_owned(), |p| p.display().to_string())
+            );
+        }
+        let tls = tls
+            .then(|| -> anyhow::Result<TlsOptions> {
+                let server_name = layers.string("tls-server-name")?;
+                Ok(TlsOptions {
+                    allow_insecure: layers.bool("tls-allow-insecure")?,
+                    ca_cert_files: layers.list("tls-ca-cert-files")?,
+                    client_cert: (!cert_file.is_empty()).then_some((cert_file, key_file)),
+                    server_name: (!server_name.is_empty()).then_some(server_name),
+                })
+            })
+            .transpose()?;
+        Ok(ConnectOptions {
+            server,
+            timeout: layers.duration("timeout")?,
+            request_timeout: layers.duration("request-timeout")?,
+            tls,
+            basic_auth: (!username.is_empty()).then_some((username, password)),
+        })
+    }
+
+    /// Dials the server.
+    pub async fn connect(&self) -> anyhow::Result<Connection> {
+        let options = self.connect_options()?;
+        Ok(source::connect(&options).await?)
+    }
+
+    /// Logs a request about to be sent, under `--debug`. The request is
+    /// shown in proto3 JSON.
+    pub fn log_request(&self, message: &str, request: &impl Serialize) {
+        if self.debug {
+            let text = serde_json::to_string(request).unwrap_or_default();
+            self.log(message, "req", &text);
+        }
+    }
+
+    /// One line of Hubble's debug log (Go's slog text format) on stderr.
+    pub fn log(&self, message: &str, key: &str, value: &str) {
+        if !self.debug {
+            return;
+        }
+        let now = Local::now();
+        let mut line = format!("time={}", now.format("%Y-%m-%dT%H:%M:%S%.3f"));
+        if now.offset().fix().local_minus_utc() == 0 {
+            line.push('Z');
+        } else {
+            let _ = write!(line, "{}", now.format("%:z"));
+        }
+        line.push_str(" level=DEBUG msg=");
+        push_slog_value(&mut line, message);
+        let _ = write!(line, " {key}=");
+        push_slog_value(&mut line, value);
+        line.push('\n');
+        let _ = std::io::stderr().write_all(line.as_bytes());
+    }
+}
+
+/// The flags typed on the command line, by configuration key.
+fn given_flags(global: &GlobalArgs, server: &ServerArgs) -> Vec<(&'static str, Given)> {
+    let mut given = Vec::new();
+    let mut text = |name: &'static str, value: &Option<String>| {
+        if let Some(value) = value {
+            given.push((name, Given::Text(value.clone())));
+        }
+    };
+    text("config", &global.config);
+    text("server", &server.server);
+    text("tls-client-cert-file", &server.tls_client_cert_file);
+    text("tls-client-key-file", &server.tls_client_key_file);
+    text("tls-server-name", &server.tls_server_name);
+    text("basic-auth-username", &server.basic_auth_username);
+    text("basic-auth-password", &server.basic_auth_password);
+    let flags = [
+        ("debug", global.debug),
+        ("tls", server.tls),
+        ("tls-allow-insecure", server.tls_allow_insecure),
+    ];
+    for (name, value) in flags {
+        if let Some(value) = value {
+            given.push((name, Given::Bool(value)));
+        }
+    }
+    for (name, value) in [
+        ("timeout", server.timeout),
+        ("request-timeout", server.request_timeout),
+    ] {
+        if let Some(value) = value {
+            given.push((name, Given::Text(duration::format(value))));
+        }
+    }
+    if let Some(files) = &server.tls_ca_cert_files {
+        given.push(("tls-ca-cert-files", Given::List(files.clone())));
+    }
+    given
+}
+
+/// A value as slog's text handler writes it: bare, or Go-quoted when it
+/// is empty or holds spaces, `=`, quotes or unprintable characters.
+fn push_slog_value(out: &mut String, value: &str) {
+    let needs_quotes = value.is_empty()
+        || value
+            .chars()
+            .any(|c| c == ' ' || c == '=' || c == '"' || c.is_control() || c == '\u{fffd}');
+    if !needs_quotes {
+        out.push_str(value);
+        return;
+    }
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slog_values_are_quoted_as_go() {
+        let mut out = String::new();
+        push_slog_value(&mut out, "plain");
+        push_slog_value(&mut out, " ");
+        push_slog_value(&mut out, "");
+        push_slog_value(&mut out, "a=\"b\"");
+        assert_eq!(out, "plain\" \"\"\"\"a=\\\"b\\\"\"");
+    }
+}
