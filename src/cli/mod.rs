@@ -23,7 +23,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// hubl: observe the network flows of a Cilium cluster through Hubble.
 #[derive(Debug, Parser)]
-#[command(name = "hubl", version, about, long_about = None)]
+// As with Hubble's flags, a repeated flag takes its last value.
+#[command(name = "hubl", version, about, long_about = None, args_override_self = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

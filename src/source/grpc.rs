@@ -7,7 +7,10 @@ use std::{
     error::Error as StdError,
     fmt, io,
     pin::Pin,
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
     task::{Context, Poll},
     time::Duration,
 };
@@ -17,8 +20,12 @@ use hyper_util::rt::TokioIo;
 use rustls::{
     AlertDescription, CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore,
     SignatureScheme,
-    client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier},
+    client::{
+        ResolvesClientCert,
+        danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier},
+    },
     crypto::CryptoProvider,
+    sign::CertifiedKey,
 };
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime, pem::PemObject};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -253,12 +260,41 @@ struct TlsContext {
     server_name: String,
     ca_cert_files: Vec<String>,
     client_cert: bool,
+    /// Set when the server asked for a client certificate we do not have.
+    missing_client_cert: Option<Arc<NoClientCertificate>>,
 }
+
+impl TlsContext {
+    /// With TLS 1.3 the server refuses a missing client certificate after
+    /// the handshake, and its alert is lost in the closing connection:
+    /// that the server asked for one is the only trace left.
+    fn client_cert_was_missing(&self) -> bool {
+        self.missing_client_cert
+            .as_ref()
+            .is_some_and(|resolver| resolver.requested.load(Ordering::Relaxed))
+    }
+}
+
+const CLIENT_CERT_REQUIRED: &str = "the server requires a client certificate: \
+                                    set --tls-client-cert-file and --tls-client-key-file";
 
 impl Explainer {
     fn explain_status(&self, status: tonic::Status) -> SourceError {
         if let Some(error) = find_rustls_error(&status) {
             return self.tls_failure(error);
+        }
+        if matches!(
+            status.code(),
+            tonic::Code::Cancelled | tonic::Code::Unavailable | tonic::Code::Unknown
+        ) && self
+            .tls
+            .as_ref()
+            .is_some_and(TlsContext::client_cert_was_missing)
+        {
+            return SourceError::Tls {
+                address: self.address.clone(),
+                reason: CLIENT_CERT_REQUIRED.to_owned(),
+            };
         }
         if status.code() == tonic::Code::Unauthenticated {
             return SourceError::Unauthenticated(status);
@@ -287,9 +323,10 @@ impl Explainer {
             )
         };
         match error {
-            rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => {
-                format!("the server's certificate is not trusted: it is not signed {trusted}")
-            }
+            // A CA of the same name as the real one fails on the signature.
+            rustls::Error::InvalidCertificate(
+                CertificateError::UnknownIssuer | CertificateError::BadSignature,
+            ) => format!("the server's certificate is not trusted: it is not signed {trusted}"),
             rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext {
                 presented,
                 ..
@@ -311,9 +348,7 @@ impl Explainer {
                 format!("the server's certificate was rejected: {other:?}")
             }
             rustls::Error::AlertReceived(AlertDescription::CertificateRequired) => {
-                "the server requires a client certificate: \
-                 set --tls-client-cert-file and --tls-client-key-file"
-                    .to_owned()
+                CLIENT_CERT_REQUIRED.to_owned()
             }
             rustls::Error::AlertReceived(
                 alert @ (AlertDescription::BadCertificate
@@ -342,18 +377,23 @@ impl Explainer {
     }
 }
 
-/// The rustls error somewhere in a chain of causes. I/O errors hide their
-/// inner error from `source()`, so they are opened too.
+/// The rustls error somewhere in a chain of causes.
 fn find_rustls_error<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a rustls::Error> {
+    find_cause(error)
+}
+
+/// An error of type `T` somewhere in a chain of causes. I/O errors hide
+/// their inner error from `source()`, so they are opened too.
+fn find_cause<'a, T: StdError + 'static>(error: &'a (dyn StdError + 'static)) -> Option<&'a T> {
     let mut current = Some(error);
     while let Some(cause) = current {
-        if let Some(found) = cause.downcast_ref::<rustls::Error>() {
+        if let Some(found) = cause.downcast_ref::<T>() {
             return Some(found);
         }
         if let Some(inner) = cause
             .downcast_ref::<io::Error>()
             .and_then(|io| io.get_ref())
-            .and_then(|inner| find_rustls_error(inner))
+            .and_then(|inner| find_cause::<T>(inner))
         {
             return Some(inner);
         }
@@ -406,11 +446,12 @@ pub async fn connect(options: &ConnectOptions) -> Result<Connection, SourceError
                 .clone()
                 .filter(|name| !name.is_empty())
                 .unwrap_or_else(|| host_of(&authority));
-            let setup = TlsSetup::new(tls, &server_name)?;
+            let (setup, missing_client_cert) = TlsSetup::new(tls, &server_name)?;
             let context = TlsContext {
                 server_name,
                 ca_cert_files: tls.ca_cert_files.clone(),
                 client_cert: tls.client_cert.is_some(),
+                missing_client_cert,
             };
             (Some(setup), Some(context))
         }
@@ -443,6 +484,12 @@ pub async fn connect(options: &ConnectOptions) -> Result<Connection, SourceError
             if let Some(tls_error) = find_rustls_error(&error) {
                 return Err(explainer.tls_failure(tls_error));
             }
+            if is_elapsed(&error) {
+                return Err(failed(format!(
+                    "deadline exceeded while dialing {target} (waited {}; raise --timeout to wait longer)",
+                    crate::duration::format(options.timeout)
+                )));
+            }
             return Err(failed(error_chain(&error)));
         }
         Ok(Ok(channel)) => channel,
@@ -453,6 +500,12 @@ pub async fn connect(options: &ConnectOptions) -> Result<Connection, SourceError
         context: explainer,
         request_timeout: options.request_timeout,
     })
+}
+
+/// Whether tonic gave up dialing at its own connect timeout.
+fn is_elapsed(error: &(dyn StdError + 'static)) -> bool {
+    find_cause::<tokio::time::error::Elapsed>(error).is_some()
+        || error_chain(error).ends_with("deadline has elapsed")
 }
 
 /// The host of `host:port` or `[v6]:port`, as Go's gRPC names the server
@@ -559,8 +612,29 @@ struct TlsSetup {
     server_name: ServerName<'static>,
 }
 
+/// The client certificate "resolver" when there is none: it only notes
+/// that the server asked for one.
+#[derive(Debug, Default)]
+struct NoClientCertificate {
+    requested: AtomicBool,
+}
+
+impl ResolvesClientCert for NoClientCertificate {
+    fn resolve(&self, _: &[&[u8]], _: &[SignatureScheme]) -> Option<Arc<CertifiedKey>> {
+        self.requested.store(true, Ordering::Relaxed);
+        None
+    }
+
+    fn has_certs(&self) -> bool {
+        false
+    }
+}
+
 impl TlsSetup {
-    fn new(options: &TlsOptions, server_name: &str) -> Result<Self, SourceError> {
+    fn new(
+        options: &TlsOptions,
+        server_name: &str,
+    ) -> Result<(Self, Option<Arc<NoClientCertificate>>), SourceError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let settings = |reason: String| SourceError::Settings(reason);
         let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
@@ -573,8 +647,13 @@ impl TlsSetup {
         } else {
             builder.with_root_certificates(root_store(&options.ca_cert_files)?)
         };
+        let mut missing_client_cert = None;
         let mut config = match &options.client_cert {
-            None => builder.with_no_client_auth(),
+            None => {
+                let resolver = Arc::new(NoClientCertificate::default());
+                missing_client_cert = Some(Arc::clone(&resolver));
+                builder.with_client_cert_resolver(resolver)
+            }
             Some((cert_file, key_file)) => {
                 let certs = CertificateDer::pem_file_iter(cert_file)
                     .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
@@ -602,10 +681,11 @@ impl TlsSetup {
                 "'{server_name}' is not a valid TLS server name: set --tls-server-name"
             ))
         })?;
-        Ok(Self {
+        let setup = Self {
             connector: tokio_rustls::TlsConnector::from(Arc::new(config)),
             server_name,
-        })
+        };
+        Ok((setup, missing_client_cert))
     }
 }
 
