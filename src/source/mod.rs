@@ -14,8 +14,11 @@ use tokio_stream::Stream;
 
 use crate::proto::observer::GetFlowsResponse;
 
+/// One response, or what went wrong instead of it.
+pub type Item = Result<GetFlowsResponse, SourceError>;
+
 /// The responses of one request, in the order they should be printed.
-pub type ResponseStream = Pin<Box<dyn Stream<Item = Result<GetFlowsResponse, SourceError>> + Send>>;
+pub type ResponseStream = Pin<Box<dyn Stream<Item = Item> + Send>>;
 
 /// What can go wrong while reading responses.
 #[derive(Debug, thiserror::Error)]
