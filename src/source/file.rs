@@ -26,6 +26,10 @@ use crate::{
 /// work at once.
 const QUEUE_DEPTH: usize = 2;
 
+/// Hubble's bound on `--last` for file input, which keeps that many
+/// responses in memory until the end.
+const MAX_LAST: u64 = 1_000_000;
+
 /// Responses handed over at once: one wake-up of the printer per batch
 /// rather than per flow.
 const BATCH: usize = 128;
@@ -145,6 +149,7 @@ impl Selection {
         let limit = match request.number {
             0 | u64::MAX => Limit::All,
             n if request.first => Limit::First(n),
+            n if n > MAX_LAST => return Err(SourceError::LastTooLarge(n)),
             n => Limit::Last(usize::try_from(n).unwrap_or(usize::MAX)),
         };
         Ok(Self {
@@ -283,7 +288,8 @@ fn decode(text: &[u8]) -> Result<(GetFlowsResponse, Option<String>), String> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let mut unknown = None;
     let response: GetFlowsResponse = serde_ignored::deserialize(&mut deserializer, |path| {
-        unknown.get_or_insert_with(|| path.to_string());
+        // serde_ignored marks the message inside a oneof as `?`: leave it out.
+        unknown.get_or_insert_with(|| path.to_string().replace(".?", ""));
     })
     .map_err(|e| e.to_string())?;
     deserializer.end().map_err(|e| e.to_string())?;

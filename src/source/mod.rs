@@ -39,6 +39,10 @@ pub enum SourceError {
     #[error(transparent)]
     Filter(#[from] crate::filter::FilterError),
 
+    /// `--last N` on a file keeps N responses in memory; Hubble bounds it.
+    #[error("--last must be <= 1_000_000, got {0}")]
+    LastTooLarge(u64),
+
     /// The input could not be read at all.
     #[error("failed to read {path}")]
     Read {
