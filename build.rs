@@ -76,7 +76,12 @@ fn open_enums(code: &str) -> Result<String, Box<dyn std::error::Error>> {
             "map_.next_value::<crate::proto::OpenEnum<$1>>()?.get()",
         ),
     ];
-    let mut code = code.to_owned();
+    // pbjson reads numbers through an untagged enum, which buffers every
+    // value and builds an error for each number; ours reads them directly.
+    let mut code = code.replace(
+        "::pbjson::private::NumberDeserialize<",
+        "crate::proto::Number<",
+    );
     for (pattern, replacement) in rewrites {
         code = regex::Regex::new(pattern)?
             .replace_all(&code, replacement)

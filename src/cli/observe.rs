@@ -97,7 +97,7 @@ pub struct ObserveArgs {
 #[command(next_help_heading = "Formatting Flags")]
 pub struct FormattingArgs {
     /// Specify the output format
-    #[arg(short, long, value_enum, default_value_t = Output::Compact)]
+    #[arg(short, long, value_enum, ignore_case = true, default_value_t = Output::Compact)]
     pub output: Output,
 
     /// Print node name in output
@@ -110,12 +110,18 @@ pub struct FormattingArgs {
 
     /// Specify the time format for printing. This option does not apply to
     /// the json and jsonpb output type.
-    #[arg(long, value_enum, default_value_t = TimeFormatName::StampMilli)]
+    #[arg(long, value_enum, ignore_case = true, default_value_t = TimeFormatName::StampMilli)]
     pub time_format: TimeFormatName,
 
     /// Colorize the output when the output format is one of 'compact' or
     /// 'dict'.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, help_heading = "Flow Format Flags")]
+    #[arg(
+        long,
+        value_enum,
+        ignore_case = true,
+        default_value_t = ColorChoice::Auto,
+        help_heading = "Flow Format Flags"
+    )]
     pub color: ColorChoice,
 
     /// Translate IP addresses to logical names such as pod name, FQDN, ...

@@ -3,7 +3,7 @@
 use std::{
     env,
     io::{self, BufWriter, IsTerminal, Write},
-    time::Duration,
+    task::Poll,
 };
 
 use anyhow::{Context, bail};
@@ -70,9 +70,9 @@ async fn print_stream<W: Write, E: Write>(
     let interrupt = tokio::signal::ctrl_c();
     tokio::pin!(interrupt);
     loop {
-        let item = match tokio::time::timeout(Duration::ZERO, stream.next()).await {
-            Ok(item) => item,
-            Err(_idle) => {
+        let item = match poll_once(&mut stream).await {
+            Some(item) => item,
+            None => {
                 printer.flush()?;
                 tokio::select! {
                     item = stream.next() => item,
@@ -100,6 +100,17 @@ async fn print_stream<W: Write, E: Write>(
     }
     printer.finish()?;
     Ok(Outcome::Success)
+}
+
+/// The next item if the stream has one ready, without waiting.
+async fn poll_once(stream: &mut ResponseStream) -> Option<Option<source::Item>> {
+    std::future::poll_fn(|cx| {
+        Poll::Ready(match stream.as_mut().poll_next(cx) {
+            Poll::Ready(item) => Some(item),
+            Poll::Pending => None,
+        })
+    })
+    .await
 }
 
 fn print_options(formatting: &FormattingArgs, stdout_is_terminal: bool) -> PrintOptions {

@@ -104,3 +104,123 @@ where
         deserializer.deserialize_any(Visitor(PhantomData))
     }
 }
+
+/// A proto3 JSON number: a JSON number or a string holding one, as
+/// protojson accepts for every numeric field. build.rs routes pbjson's
+/// number decoding through this type.
+pub struct Number<T>(pub T);
+
+/// The numeric types of proto fields, and how each takes JSON numbers.
+pub trait ProtoNumber: std::str::FromStr + Sized {
+    fn from_u64(value: u64) -> Option<Self>;
+    fn from_i64(value: i64) -> Option<Self>;
+    fn from_f64(value: f64) -> Option<Self>;
+}
+
+macro_rules! integer_number {
+    ($($t:ty),*) => {$(
+        impl ProtoNumber for $t {
+            fn from_u64(value: u64) -> Option<Self> {
+                Self::try_from(value).ok()
+            }
+            fn from_i64(value: i64) -> Option<Self> {
+                Self::try_from(value).ok()
+            }
+            fn from_f64(value: f64) -> Option<Self> {
+                // protojson takes integral floats such as 1e3 for integers.
+                (value.fract() == 0.0 && value >= <$t>::MIN as f64 && value <= <$t>::MAX as f64)
+                    .then(|| value as $t)
+            }
+        }
+    )*};
+}
+integer_number!(u32, u64, i32, i64);
+
+macro_rules! float_number {
+    ($($t:ty),*) => {$(
+        impl ProtoNumber for $t {
+            fn from_u64(value: u64) -> Option<Self> {
+                Some(value as $t)
+            }
+            fn from_i64(value: i64) -> Option<Self> {
+                Some(value as $t)
+            }
+            fn from_f64(value: f64) -> Option<Self> {
+                Some(value as $t)
+            }
+        }
+    )*};
+}
+float_number!(f32, f64);
+
+impl<'de, T: ProtoNumber> Deserialize<'de> for Number<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor<T>(PhantomData<T>);
+
+        impl<T: ProtoNumber> Visitor<T> {
+            fn check<E: de::Error>(
+                value: Option<T>,
+                unexpected: de::Unexpected<'_>,
+            ) -> Result<Number<T>, E> {
+                value
+                    .map(Number)
+                    .ok_or_else(|| E::invalid_value(unexpected, &"a number in the field's range"))
+            }
+        }
+
+        impl<T: ProtoNumber> de::Visitor<'_> for Visitor<T> {
+            type Value = Number<T>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number or a string holding one")
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Self::check(T::from_u64(v), de::Unexpected::Unsigned(v))
+            }
+
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Self::check(T::from_i64(v), de::Unexpected::Signed(v))
+            }
+
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Self::check(T::from_f64(v), de::Unexpected::Float(v))
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                v.parse()
+                    .map(Number)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))
+            }
+        }
+
+        deserializer.deserialize_any(Visitor(PhantomData))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Number;
+
+    fn number<T: super::ProtoNumber>(json: &str) -> Option<T> {
+        serde_json::from_str::<Number<T>>(json).ok().map(|n| n.0)
+    }
+
+    #[test]
+    fn numbers_as_protojson_accepts_them() {
+        assert_eq!(number::<u64>("18446744073709551615"), Some(u64::MAX));
+        assert_eq!(number::<u64>("\"12\""), Some(12));
+        assert_eq!(number::<u32>("1e3"), Some(1000));
+        assert_eq!(number::<i32>("-5"), Some(-5));
+        assert_eq!(number::<f64>("\"1.5\""), Some(1.5));
+    }
+
+    #[test]
+    fn numbers_out_of_range_or_fractional_are_rejected() {
+        assert_eq!(number::<u32>("4294967296"), None);
+        assert_eq!(number::<u32>("-1"), None);
+        assert_eq!(number::<u32>("1.5"), None);
+        assert_eq!(number::<u32>("\"x\""), None);
+        assert_eq!(number::<u32>("true"), None);
+    }
+}

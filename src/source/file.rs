@@ -7,21 +7,32 @@ use std::{
     collections::VecDeque,
     fs::File,
     io::{self, BufRead, BufReader, Read},
+    pin::Pin,
+    task::{Context, Poll, ready},
     thread,
 };
 
 use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::{Stream, wrappers::ReceiverStream};
 
-use super::{ResponseStream, SourceError};
+use super::{Item, ResponseStream, SourceError};
 use crate::{
     filter::FlowMatcher,
     proto::{Timestamp, observer::GetFlowsRequest, observer::GetFlowsResponse},
 };
 
-/// How many decoded responses may wait for the printer. Decoding runs on its
-/// own thread, so this bounds memory while letting both sides work at once.
-const QUEUE_DEPTH: usize = 1024;
+/// How many batches of decoded responses may wait for the printer. Decoding
+/// runs on its own thread, so this bounds memory while letting both sides
+/// work at once.
+const QUEUE_DEPTH: usize = 2;
+
+/// Hubble's bound on `--last` for file input, which keeps that many
+/// responses in memory until the end.
+const MAX_LAST: u64 = 1_000_000;
+
+/// Responses handed over at once: one wake-up of the printer per batch
+/// rather than per flow.
+const BATCH: usize = 128;
 
 /// Responses read from a file or from stdin (`-`).
 pub struct FileSource {
@@ -47,18 +58,71 @@ impl FileSource {
         };
         let selection = Selection::new(request)?;
         let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
+        let mut batcher = Batcher {
+            sender,
+            items: Vec::with_capacity(BATCH),
+        };
         let path = self.path.clone();
         thread::Builder::new()
             .name("hubl-file-source".into())
             .spawn(move || {
                 let reader = BufReader::with_capacity(256 * 1024, reader);
-                read_lines(reader, &path, selection, &sender);
+                read_lines(reader, &path, selection, &mut batcher);
+                batcher.flush();
             })
             .map_err(|source| SourceError::Read {
                 path: self.path.clone(),
                 source,
             })?;
-        Ok(Box::pin(ReceiverStream::new(receiver)))
+        Ok(Box::pin(BatchStream {
+            receiver: ReceiverStream::new(receiver),
+            current: Vec::new().into_iter(),
+        }))
+    }
+}
+
+/// Collects responses into batches for the channel.
+struct Batcher {
+    sender: mpsc::Sender<Vec<Item>>,
+    items: Vec<Item>,
+}
+
+impl Batcher {
+    /// Queues `item`; false once the printer has gone away.
+    fn push(&mut self, item: Item) -> bool {
+        self.items.push(item);
+        self.items.len() < BATCH || self.flush()
+    }
+
+    /// Hands over what is queued; false once the printer has gone away.
+    fn flush(&mut self) -> bool {
+        if self.items.is_empty() {
+            return true;
+        }
+        let batch = std::mem::replace(&mut self.items, Vec::with_capacity(BATCH));
+        self.sender.blocking_send(batch).is_ok()
+    }
+}
+
+/// The responses of the batches, one at a time.
+struct BatchStream {
+    receiver: ReceiverStream<Vec<Item>>,
+    current: std::vec::IntoIter<Item>,
+}
+
+impl Stream for BatchStream {
+    type Item = Item;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Item>> {
+        loop {
+            if let Some(item) = self.current.next() {
+                return Poll::Ready(Some(item));
+            }
+            match ready!(Pin::new(&mut self.receiver).poll_next(cx)) {
+                Some(batch) => self.current = batch.into_iter(),
+                None => return Poll::Ready(None),
+            }
+        }
     }
 }
 
@@ -85,6 +149,7 @@ impl Selection {
         let limit = match request.number {
             0 | u64::MAX => Limit::All,
             n if request.first => Limit::First(n),
+            n if n > MAX_LAST => return Err(SourceError::LastTooLarge(n)),
             n => Limit::Last(usize::try_from(n).unwrap_or(usize::MAX)),
         };
         Ok(Self {
@@ -112,26 +177,30 @@ impl Selection {
 /// Reads, decodes and selects lines until the input ends, the limit is
 /// reached or the receiver goes away.
 fn read_lines(
-    mut reader: impl BufRead,
+    mut reader: BufReader<Box<dyn Read + Send>>,
     path: &str,
     selection: Selection,
-    sender: &mpsc::Sender<Result<GetFlowsResponse, SourceError>>,
+    batcher: &mut Batcher,
 ) {
     let mut line = Vec::with_capacity(4096);
     let mut line_number = 0u64;
     let mut sent = 0u64;
     let mut last = match selection.limit {
-        Limit::Last(n) => Some(VecDeque::with_capacity(n.min(QUEUE_DEPTH))),
+        Limit::Last(n) => Some(VecDeque::with_capacity(n.min(BATCH))),
         _ => None,
     };
     let mut warned_unknown = false;
     loop {
         line.clear();
+        // About to wait for more input: what is decoded must not wait too.
+        if reader.buffer().is_empty() && !batcher.flush() {
+            return;
+        }
         match reader.read_until(b'\n', &mut line) {
             Ok(0) => break,
             Ok(_) => {}
             Err(source) => {
-                let _ = sender.blocking_send(Err(SourceError::Read {
+                batcher.push(Err(SourceError::Read {
                     path: path.to_owned(),
                     source,
                 }));
@@ -153,7 +222,7 @@ fn read_lines(
                         line: line_number,
                         field,
                     };
-                    if sender.blocking_send(Err(warning)).is_err() {
+                    if !batcher.push(Err(warning)) {
                         return;
                     }
                 }
@@ -164,7 +233,7 @@ fn read_lines(
                     line: line_number,
                     reason,
                 };
-                if sender.blocking_send(Err(error)).is_err() {
+                if !batcher.push(Err(error)) {
                     return;
                 }
                 continue;
@@ -184,7 +253,7 @@ fn read_lines(
                 ring.push_back(response);
             }
             (Limit::First(n), _) => {
-                if sender.blocking_send(Ok(response)).is_err() {
+                if !batcher.push(Ok(response)) {
                     return;
                 }
                 sent += 1;
@@ -193,14 +262,14 @@ fn read_lines(
                 }
             }
             _ => {
-                if sender.blocking_send(Ok(response)).is_err() {
+                if !batcher.push(Ok(response)) {
                     return;
                 }
             }
         }
     }
     for response in last.into_iter().flatten() {
-        if sender.blocking_send(Ok(response)).is_err() {
+        if !batcher.push(Ok(response)) {
             return;
         }
     }
@@ -214,10 +283,13 @@ fn trim_line_end(line: &[u8]) -> &[u8] {
 /// Decodes one jsonpb line. Unknown fields are dropped, as the latest Hubble
 /// does; the first one met is returned so that the caller can warn once.
 fn decode(text: &[u8]) -> Result<(GetFlowsResponse, Option<String>), String> {
-    let mut deserializer = serde_json::Deserializer::from_slice(text);
+    // One UTF-8 check for the whole line is cheaper than one per string.
+    let text = std::str::from_utf8(text).map_err(|e| format!("invalid UTF-8: {e}"))?;
+    let mut deserializer = serde_json::Deserializer::from_str(text);
     let mut unknown = None;
     let response: GetFlowsResponse = serde_ignored::deserialize(&mut deserializer, |path| {
-        unknown.get_or_insert_with(|| path.to_string());
+        // serde_ignored marks the message inside a oneof as `?`: leave it out.
+        unknown.get_or_insert_with(|| path.to_string().replace(".?", ""));
     })
     .map_err(|e| e.to_string())?;
     deserializer.end().map_err(|e| e.to_string())?;

@@ -14,8 +14,11 @@ use tokio_stream::Stream;
 
 use crate::proto::observer::GetFlowsResponse;
 
+/// One response, or what went wrong instead of it.
+pub type Item = Result<GetFlowsResponse, SourceError>;
+
 /// The responses of one request, in the order they should be printed.
-pub type ResponseStream = Pin<Box<dyn Stream<Item = Result<GetFlowsResponse, SourceError>> + Send>>;
+pub type ResponseStream = Pin<Box<dyn Stream<Item = Item> + Send>>;
 
 /// What can go wrong while reading responses.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +38,10 @@ pub enum SourceError {
     /// The filters of the request are not valid.
     #[error(transparent)]
     Filter(#[from] crate::filter::FilterError),
+
+    /// `--last N` on a file keeps N responses in memory; Hubble bounds it.
+    #[error("--last must be <= 1_000_000, got {0}")]
+    LastTooLarge(u64),
 
     /// The input could not be read at all.
     #[error("failed to read {path}")]

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# End-to-end benchmark of hubl as whole processes: CPU seconds (user+sys)
+# per million flows, wall time, flows/s and peak RSS, medians of N runs.
+#
+#   scripts/bench.sh [FLOWS] [RUNS]      (defaults: 1000000 flows, 5 runs)
+#
+# It generates a deterministic capture with examples/gen_capture.rs, then
+# measures `observe --input-file` (compact and jsonpb), the same with 20
+# negated namespace filters, and `observe --server` against `hubl serve` on
+# loopback (client process only) when this build has `serve`. The table is
+# printed and written to bench-results/latest.md for comparison between
+# commits.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FLOWS=${1:-1000000}
+RUNS=${2:-5}
+OUT=bench-results
+CAPTURE=$OUT/capture-$FLOWS.jsonl
+mkdir -p "$OUT"
+
+cargo build --release --locked --quiet
+cargo build --release --locked --quiet --example gen_capture
+HUBL=target/release/hubl
+
+if [[ ! -s $CAPTURE ]]; then
+    echo "generating $FLOWS flows into $CAPTURE" >&2
+    target/release/examples/gen_capture "$FLOWS" >"$CAPTURE.tmp"
+    mv "$CAPTURE.tmp" "$CAPTURE"
+fi
+
+# Runs a command RUNS times with stdout to /dev/null and prints the medians:
+# "cpu_seconds wall_seconds max_rss_kib". Uses wait4 for exact rusage.
+measure() {
+    python3 - "$RUNS" "$@" <<'PY'
+import os, statistics, subprocess, sys, time
+runs = int(sys.argv[1]); cmd = sys.argv[2:]
+cpu, wall, rss = [], [], []
+for _ in range(runs):
+    start = time.monotonic()
+    with open(os.devnull, "wb") as null:
+        proc = subprocess.Popen(cmd, stdout=null, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+    wall.append(time.monotonic() - start)
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"failed: {' '.join(cmd)}")
+    cpu.append(usage.ru_utime + usage.ru_stime)
+    rss.append(usage.ru_maxrss)
+print(f"{statistics.median(cpu):.3f} {statistics.median(wall):.3f} {statistics.median(rss):.0f}")
+PY
+}
+
+NOT_FILTERS=()
+for i in $(seq 1 20); do NOT_FILTERS+=(--not --namespace "bench-ns-$i"); done
+
+declare -a NAMES CMDS
+add() { NAMES+=("$1"); shift; CMDS+=("$(printf '%q ' "$@")"); }
+add "file -o compact" "$HUBL" observe --input-file "$CAPTURE" -o compact
+add "file -o jsonpb" "$HUBL" observe --input-file "$CAPTURE" -o jsonpb
+if "$HUBL" observe --not --namespace x --input-file /dev/null >/dev/null 2>&1; then
+    add "file -o compact, 20 --not --namespace" "$HUBL" observe --input-file "$CAPTURE" -o compact "${NOT_FILTERS[@]}"
+fi
+
+SERVER_PID=
+if "$HUBL" serve --help >/dev/null 2>&1; then
+    PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    "$HUBL" serve --input-file "$CAPTURE" --listen "127.0.0.1:$PORT" >/dev/null 2>&1 &
+    SERVER_PID=$!
+    trap '[[ -n $SERVER_PID ]] && kill $SERVER_PID 2>/dev/null' EXIT
+    for _ in $(seq 1 600); do
+        "$HUBL" observe --server "127.0.0.1:$PORT" --last 1 >/dev/null 2>&1 && break
+        sleep 0.5
+    done
+    add "grpc --all -o compact" "$HUBL" observe --server "127.0.0.1:$PORT" --all -o compact
+fi
+
+{
+    echo "# hubl benchmark: $FLOWS flows, median of $RUNS runs ($(git rev-parse --short HEAD 2>/dev/null || echo unknown), $(nproc) cores)"
+    echo
+    echo "| scenario | CPU-s per 1M flows | wall s | flows/s | peak RSS MiB |"
+    echo "|---|---:|---:|---:|---:|"
+    for i in "${!NAMES[@]}"; do
+        read -r cpu wall rss < <(eval "measure ${CMDS[$i]}")
+        python3 - "${NAMES[$i]}" "$FLOWS" "$cpu" "$wall" "$rss" <<'PY'
+import sys
+name, flows, cpu, wall, rss = sys.argv[1], int(sys.argv[2]), *map(float, sys.argv[3:])
+print(f"| {name} | {cpu * 1e6 / flows:.2f} | {wall:.2f} | {flows / wall:,.0f} | {rss / 1024:.1f} |")
+PY
+    done
+} | tee "$OUT/latest.md"

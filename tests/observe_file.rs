@@ -1,0 +1,99 @@
+//! `hubl observe --input-file`: bad lines are reported and skipped, and flag
+//! conflicts are refused before anything is read.
+
+mod support;
+
+use support::run_hubl;
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+const GOOD: &str = r#"{"flow":{"Summary":"kept"}}"#;
+
+#[test]
+fn a_malformed_line_is_reported_with_its_number_and_skipped() {
+    let input =
+        format!("{GOOD}\nnot json\n\n{GOOD}\r\n{{\"flow\":{{\"verdict\":\"NOPE\"}}}}\n{GOOD}");
+    let output = run_hubl(
+        &args(&["observe", "--input-file", "-", "--color", "never"]),
+        input.as_bytes(),
+    );
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(stdout.matches("(kept)").count(), 3, "{stdout}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("Warning: line 2: "), "{stderr}");
+    assert!(stderr.contains("Warning: line 5: "), "{stderr}");
+    assert_eq!(stderr.lines().count(), 2, "{stderr}");
+}
+
+#[test]
+fn unknown_fields_are_dropped_with_one_warning() {
+    let input = r#"{"flow":{"Summary":"a","new_field":1}}
+{"flow":{"Summary":"b","other_new_field":{"x":1}}}
+"#;
+    let output = run_hubl(&args(&["observe", "--input-file", "-"]), input.as_bytes());
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("(a)") && stdout.contains("(b)"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("\"flow.new_field\""), "{stderr}");
+}
+
+#[test]
+fn silent_errors_hide_warnings() {
+    let output = run_hubl(
+        &args(&["observe", "--input-file", "-", "-s"]),
+        b"not json\n",
+    );
+    assert!(output.status.success());
+    assert!(output.stderr.is_empty());
+}
+
+#[test]
+fn table_output_cannot_follow() {
+    let output = run_hubl(
+        &args(&["observe", "--input-file", "-", "-o", "table", "--follow"]),
+        GOOD.as_bytes(),
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "Error: table output format is not compatible with follow mode\n"
+    );
+}
+
+#[test]
+fn first_and_last_select_from_a_file() {
+    let input: String = (1..=5)
+        .map(|i| format!("{{\"flow\":{{\"Summary\":\"f{i}\"}}}}\n"))
+        .collect();
+    let summaries = |flags: &[&str]| {
+        let mut list = vec!["observe", "--input-file", "-"];
+        list.extend_from_slice(flags);
+        let output = run_hubl(&args(&list), input.as_bytes());
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(|line| {
+                line.rsplit('(')
+                    .next()
+                    .unwrap_or("")
+                    .trim_end_matches(')')
+                    .to_owned()
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(summaries(&[]), ["f1", "f2", "f3", "f4", "f5"]);
+    assert_eq!(summaries(&["--first", "2"]), ["f1", "f2"]);
+    assert_eq!(summaries(&["--last", "2"]), ["f4", "f5"]);
+    let too_many = run_hubl(
+        &args(&["observe", "--input-file", "-", "--last", "1000001"]),
+        input.as_bytes(),
+    );
+    assert_eq!(too_many.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&too_many.stderr).contains("--last must be <= 1_000_000"));
+}
