@@ -56,7 +56,7 @@ pub struct EventsArgs {
 #[command(next_help_heading = "Formatting Flags")]
 pub struct EventFormattingArgs {
     /// Specify the output format
-    #[arg(short, long, value_enum, default_value_t = Output::Compact)]
+    #[arg(short, long, value_enum, ignore_case = true, default_value_t = Output::Compact)]
     pub output: Output,
 
     /// Print node name in output
@@ -69,7 +69,7 @@ pub struct EventFormattingArgs {
 
     /// Specify the time format for printing. This option does not apply to
     /// the json and jsonpb output type.
-    #[arg(long, value_enum, default_value_t = TimeFormatName::StampMilli)]
+    #[arg(long, value_enum, ignore_case = true, default_value_t = TimeFormatName::StampMilli)]
     pub time_format: TimeFormatName,
 }
 
@@ -150,7 +150,6 @@ pub enum Output {
     /// JSON encoded GetFlowResponse according to proto3's JSON mapping
     Jsonpb,
     /// Alias for jsonpb
-    #[value(alias = "JSON")]
     Json,
     /// Tab-aligned columns
     #[value(alias = "tab")]

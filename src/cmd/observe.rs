@@ -14,7 +14,7 @@ use crate::{
     cli::{ColorChoice, FormattingArgs, ObserveArgs, ObserveCommand, Output, TimeFormatName},
     filter,
     printer::{Format, PrintOptions, Printer, TimeFormat},
-    source::{FileSource, ResponseStream},
+    source::{self, FileSource, ResponseStream},
 };
 
 /// Large enough that a busy stream is written in few syscalls.
