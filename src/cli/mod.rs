@@ -10,6 +10,7 @@ mod status;
 mod watch;
 
 pub use config::{ConfigAction, ConfigCommand};
+pub use filters::{FilterFlag, filter_flags_in_order};
 pub use list::{ListCommand, ListOutput, ListTarget};
 pub use observe::{
     ColorChoice, EventFormattingArgs, EventsArgs, FilterArgs, FormattingArgs, ObserveArgs,
@@ -46,7 +47,7 @@ pub enum Command {
     /// List Hubble objects
     List(ListCommand),
     /// Observe flows and events of a Hubble server
-    Observe(ObserveCommand),
+    Observe(Box<ObserveCommand>),
     /// Display status of Hubble server
     Status(StatusCommand),
     /// Display detailed version information

@@ -1,9 +1,10 @@
 //! `hubl observe`: the flags of `hubble observe`, grouped under Hubble's
 //! help headings.
 
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{ArgAction, ArgMatches, Args, Subcommand, ValueEnum};
 
 pub use super::filters::{FilterArgs, RawFilterArgs, SelectorArgs};
+use super::filters::{FilterFlag, filter_flags_in_order};
 
 /// `hubl observe [flows]`.
 #[derive(Debug, Args)]
@@ -24,6 +25,19 @@ impl ObserveCommand {
             _ => &self.args,
         }
     }
+
+    /// Records the order the filter flags were typed in, which clap's
+    /// derived fields do not keep; `observe` holds the matches of this
+    /// command.
+    pub fn record_filter_order(&mut self, observe: &ArgMatches) {
+        match (&mut self.events, observe.subcommand()) {
+            (Some(ObserveEvents::Flows(args)), Some(("flows", flows))) => {
+                args.filter_order = filter_flags_in_order(flows);
+            }
+            (None, _) => self.args.filter_order = filter_flags_in_order(observe),
+            _ => {}
+        }
+    }
 }
 
 /// What `hubl observe` can watch besides the default, flows.
@@ -34,7 +48,7 @@ pub enum ObserveEvents {
     /// Observe Cilium debug events
     DebugEvents(EventsArgs),
     /// Observe flows of a Hubble server
-    Flows(ObserveArgs),
+    Flows(Box<ObserveArgs>),
 }
 
 /// Every flag of `hubble observe agent-events` and `debug-events`: the
@@ -90,6 +104,10 @@ pub struct ObserveArgs {
 
     #[command(flatten)]
     pub other: OtherArgs,
+
+    /// The filter flags in the order typed, from `record_filter_order`.
+    #[arg(skip)]
+    pub filter_order: Vec<FilterFlag>,
 }
 
 /// Hubble's "Formatting Flags" and "Flow Format Flags".
@@ -208,4 +226,21 @@ pub struct OtherArgs {
     /// Silently ignores errors and warnings
     #[arg(short, long)]
     pub silent_errors: bool,
+
+    /// Comma-separated list of fields for mask. Fields not in the mask will
+    /// be removed from server response.
+    #[arg(long, value_name = "strings", value_delimiter = ',', action = ArgAction::Append)]
+    pub field_mask: Vec<String>,
+
+    /// Request only visible fields when the output format is compact, tab,
+    /// or dict.
+    #[arg(
+        long,
+        default_value_t = true,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        action = ArgAction::Set
+    )]
+    pub use_default_field_masks: bool,
 }

@@ -84,11 +84,10 @@ fn printer(args: &EventsArgs) -> anyhow::Result<EventPrinter<Stdout>> {
 fn selection(selectors: &SelectorArgs) -> (u64, bool) {
     let number = if selectors.all {
         u64::MAX
+    } else if selectors.last > 0 {
+        selectors.last
     } else {
-        selectors
-            .last
-            .filter(|&n| n > 0)
-            .unwrap_or(DEFAULT_EVENT_COUNT)
+        DEFAULT_EVENT_COUNT
     };
     (number, selectors.follow)
 }

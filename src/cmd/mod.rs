@@ -15,7 +15,7 @@ pub use settings::Settings;
 
 use std::{io, process::ExitCode};
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use crate::cli::{Cli, Command, ListTarget, ObserveEvents, WatchTarget};
 
@@ -34,7 +34,16 @@ pub enum Outcome {
 /// Parses the command line, runs the command and maps the result to an exit
 /// status: 0 on success or a closed output pipe, 1 on error, 130 on Ctrl-C.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(error) => error.exit(),
+    };
+    if let (Command::Observe(observe), Some(("observe", observe_matches))) =
+        (&mut cli.command, matches.subcommand())
+    {
+        observe.record_filter_order(observe_matches);
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -7,13 +7,14 @@ use std::{
 };
 
 use anyhow::{Context, bail};
+use clap::ValueEnum;
 use tokio_stream::StreamExt;
 
 use super::{Outcome, Settings};
 use crate::{
     cli::{ColorChoice, FormattingArgs, ObserveArgs, ObserveCommand, Output, TimeFormatName},
     filter,
-    printer::{Format, PrintOptions, Printer, TimeFormat},
+    printer::{self, Format, PrintOptions, Printer, TimeFormat},
     source::{self, FileSource, ResponseStream},
 };
 
@@ -25,7 +26,35 @@ pub async fn run(command: &ObserveCommand, settings: &Settings) -> anyhow::Resul
     if args.formatting.output == Output::Table && args.selectors.follow {
         bail!("table output format is not compatible with follow mode");
     }
-    let request = filter::build_request(&args.selectors, args.other.input_file.is_some())?;
+    let json_output = matches!(args.formatting.output, Output::Json | Output::Jsonpb);
+    if !args.other.field_mask.is_empty() && !json_output {
+        bail!(
+            "{} output format is not compatible with custom field mask",
+            args.formatting
+                .output
+                .to_possible_value()
+                .map_or_else(String::new, |value| value.get_name().to_owned())
+        );
+    }
+    let request = filter::build_request(
+        &filter::RequestFlags {
+            selectors: &args.selectors,
+            filters: &args.filter_order,
+            allowlist: &args.raw_filters.allowlist,
+            denylist: &args.raw_filters.denylist,
+            field_mask: &args.other.field_mask,
+            use_default_field_masks: args.other.use_default_field_masks,
+            json_output,
+            from_file: args.other.input_file.is_some(),
+        },
+        chrono::Utc::now(),
+    )?;
+    if args.other.print_raw_filters {
+        let mut stdout = io::stdout().lock();
+        printer::write_raw_filters(&mut stdout, &request)?;
+        stdout.flush()?;
+        return Ok(Outcome::Success);
+    }
     let options = print_options(&args.formatting, io::stdout().is_terminal());
 
     let stream = open(args, request, settings).await?;

@@ -1,63 +1,187 @@
 //! From flags to the `GetFlowsRequest` Hubble would send, and the evaluation
 //! of its `FlowFilter`s for sources that have no server to do it.
 
+mod flags;
+mod labels;
+mod matcher;
+mod time;
+
+pub use flags::build_filters;
+pub use matcher::FlowMatcher;
+
+use chrono::{DateTime, Utc};
+
 use crate::{
-    cli::SelectorArgs,
-    proto::{
-        flow::FlowFilter,
-        observer::{GetFlowsRequest, GetFlowsResponse},
-    },
+    cli::{FilterFlag, SelectorArgs},
+    proto::{flow::FlowFilter, observer::GetFlowsRequest},
 };
 
-/// A filter or selector flag whose value cannot be used.
+/// The fields compact, dict and table output print: with
+/// `--use-default-field-masks` (on by default) only these are requested.
+pub const DEFAULT_FIELD_MASK: &[&str] = &[
+    "time",
+    "verdict",
+    "ethernet",
+    "IP",
+    "l4",
+    "source.identity",
+    "source.namespace",
+    "source.pod_name",
+    "destination.identity",
+    "destination.namespace",
+    "destination.pod_name",
+    "Type",
+    "node_name",
+    "l7",
+    "event_type",
+    "source_service",
+    "destination_service",
+    "is_reply",
+    "Summary",
+    "ip_trace_id",
+];
+
+/// A filter or selector flag whose value cannot be used; the message names
+/// the flag, as Hubble's does.
 #[derive(Debug, thiserror::Error)]
 pub enum FilterError {
-    /// `--first` with `--last`, and the like.
+    /// A flag's value, or a combination of flags, that Hubble refuses.
     #[error("{0}")]
-    Conflict(String),
+    Invalid(String),
+
+    /// A filter expression that cannot be compiled for local evaluation.
+    #[error("invalid {kind} filter {value:?}: {reason}")]
+    Compile {
+        kind: &'static str,
+        value: String,
+        reason: String,
+    },
 }
 
-/// Builds the request for the selector flags. Reading a file, Hubble keeps
-/// every flow unless told otherwise, so the default of 20 applies only to a
-/// server.
+/// Everything of `hubl observe` that shapes the request.
+pub struct RequestFlags<'a> {
+    pub selectors: &'a SelectorArgs,
+    pub filters: &'a [FilterFlag],
+    pub allowlist: &'a [String],
+    pub denylist: &'a [String],
+    pub field_mask: &'a [String],
+    pub use_default_field_masks: bool,
+    /// JSON output prints every field, so no default mask applies.
+    pub json_output: bool,
+    /// Reading a file, Hubble keeps every flow unless told otherwise.
+    pub from_file: bool,
+}
+
+/// Builds the request Hubble sends for these flags, with `now` as the
+/// reference of relative `--since`/`--until` values.
 pub fn build_request(
-    selectors: &SelectorArgs,
-    from_file: bool,
+    flags: &RequestFlags<'_>,
+    now: DateTime<Utc>,
 ) -> Result<GetFlowsRequest, FilterError> {
-    if selectors.first.is_some() && selectors.last.is_some() {
-        return Err(FilterError::Conflict(
-            "cannot set both --first and --last".into(),
-        ));
+    let selectors = flags.selectors;
+    let first = selectors.first > 0;
+    let last = selectors.last > 0;
+    let conflict = |message: &str| Err(FilterError::Invalid(message.to_owned()));
+    if first && last {
+        return conflict("cannot set both --first and --last");
     }
-    let mut request = GetFlowsRequest {
-        follow: selectors.follow,
-        ..Default::default()
+    if first && selectors.all {
+        return conflict("cannot set both --first and --all");
+    }
+    if first && selectors.follow {
+        return conflict("cannot set both --first and --follow");
+    }
+    if last && selectors.all {
+        return conflict("cannot set both --last and --all");
+    }
+
+    let since = match &selectors.since {
+        Some(text) => Some(parse_time(text, now, "since")?),
+        None => None,
     };
-    if selectors.all {
-        request.number = u64::MAX;
-    } else if let Some(first) = selectors.first {
-        request.number = first;
-        request.first = true;
-    } else if let Some(last) = selectors.last {
-        request.number = last;
-    } else if !selectors.follow && !from_file {
-        request.number = 20;
+    // Following, the server has no end time.
+    let until = match &selectors.until {
+        Some(text) if !selectors.follow => Some(parse_time(text, now, "until")?),
+        _ => None,
+    };
+
+    let mut number = selectors.last;
+    if since.is_none() && until.is_none() && !first {
+        if selectors.all {
+            number = u64::MAX;
+        } else if number == 0 && !selectors.follow && !flags.from_file {
+            number = 20;
+        }
     }
-    Ok(request)
+    if first {
+        number = selectors.first;
+    }
+
+    let (mut whitelist, mut blacklist) = build_filters(flags.filters)?;
+    whitelist.extend(parse_raw_filters(flags.allowlist, "allowlist")?);
+    blacklist.extend(parse_raw_filters(flags.denylist, "denylist")?);
+
+    let mask: Vec<String> = if !flags.field_mask.is_empty() {
+        flags.field_mask.to_vec()
+    } else if flags.use_default_field_masks && !flags.json_output {
+        DEFAULT_FIELD_MASK
+            .iter()
+            .map(|path| path.to_string())
+            .collect()
+    } else {
+        Vec::new()
+    };
+
+    Ok(GetFlowsRequest {
+        number,
+        first,
+        follow: selectors.follow,
+        whitelist,
+        blacklist,
+        since,
+        until,
+        field_mask: (!mask.is_empty()).then_some(pbjson_types::FieldMask { paths: mask }),
+        ..GetFlowsRequest::default()
+    })
 }
 
-/// Decides, as Hubble's server does, whether a response passes a request's
-/// allow and deny lists.
-pub struct FlowMatcher {}
+fn parse_time(
+    text: &str,
+    now: DateTime<Utc>,
+    flag: &str,
+) -> Result<crate::proto::Timestamp, FilterError> {
+    time::parse(text, now).ok_or_else(|| {
+        FilterError::Invalid(format!(
+            "failed to parse the {flag} time: failed to convert {text} to time \
+             (use a duration such as 5m or 1h30m, or a time such as 2023-01-02T15:04:05Z)"
+        ))
+    })
+}
 
-impl FlowMatcher {
-    /// Compiles the lists once, so that matching does no parsing.
-    pub fn new(_allow: &[FlowFilter], _deny: &[FlowFilter]) -> Result<Self, FilterError> {
-        Ok(Self {})
+/// `--allowlist`/`--denylist` values: one or more JSON FlowFilters each,
+/// with proto or JSON field names; unknown fields are refused, as protojson
+/// refuses them.
+pub fn parse_raw_filters(values: &[String], flag: &str) -> Result<Vec<FlowFilter>, FilterError> {
+    let mut filters = Vec::new();
+    for value in values {
+        let mut stream = serde_json::Deserializer::from_str(value).into_iter::<serde_json::Value>();
+        for item in &mut stream {
+            let failed = |reason: String| {
+                FilterError::Invalid(format!(
+                    "invalid --{flag} flag: failed to decode '{value}': {reason}"
+                ))
+            };
+            let json = item.map_err(|e| failed(e.to_string()))?;
+            let mut unknown = None;
+            let filter: FlowFilter = serde_ignored::deserialize(&json, |path| {
+                unknown.get_or_insert_with(|| path.to_string());
+            })
+            .map_err(|e| failed(e.to_string()))?;
+            if let Some(field) = unknown {
+                return Err(failed(format!("unknown field {field:?}")));
+            }
+            filters.push(filter);
+        }
     }
-
-    /// Whether `response` is selected.
-    pub fn matches(&self, _response: &GetFlowsResponse) -> bool {
-        true
-    }
+    Ok(filters)
 }

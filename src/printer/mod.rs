@@ -12,6 +12,7 @@ mod gojson;
 mod json;
 mod names;
 mod nodes;
+mod raw_filters;
 mod server_status;
 mod status;
 mod style;
@@ -21,6 +22,7 @@ mod time;
 
 use std::io::{self, Write};
 
+pub use self::raw_filters::write_raw_filters;
 pub use self::{
     events::EventPrinter,
     nodes::{ListFormat, write_namespaces, write_nodes, write_peer_change},

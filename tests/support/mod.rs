@@ -94,10 +94,10 @@ pub fn check_case(case: &Case) -> Option<String> {
         .windows(2)
         .any(|w| w[0] == "-o" && (w[1] == "json" || w[1] == "jsonpb"));
     let is_raw = case.flags.iter().any(|f| f == "--print-raw-filters");
-    let diff = if is_json {
-        compare_json_lines(&output.stdout, &expected)
-    } else if is_raw {
+    let diff = if is_raw {
         compare_raw_filters(&output.stdout, &expected)
+    } else if is_json {
+        compare_json_lines(&output.stdout, &expected)
     } else {
         compare_bytes(&output.stdout, &expected)
     };
@@ -150,13 +150,17 @@ fn compare_bytes(actual: &[u8], expected: &[u8]) -> Option<String> {
 }
 
 fn compare_json_lines(actual: &[u8], expected: &[u8]) -> Option<String> {
-    let parse = |text: &[u8]| -> Vec<serde_json::Value> {
+    let parse = |text: &[u8]| -> Result<Vec<serde_json::Value>, String> {
         String::from_utf8_lossy(text)
             .lines()
-            .map(|line| serde_json::from_str(line).expect("each line is JSON"))
+            .map(|line| serde_json::from_str(line).map_err(|e| format!("{e}: {line}")))
             .collect()
     };
-    let (actual, expected) = (parse(actual), parse(expected));
+    let actual = match parse(actual) {
+        Ok(lines) => lines,
+        Err(error) => return Some(format!("output is not JSON lines: {error}")),
+    };
+    let expected = parse(expected).expect("the expected output is JSON lines");
     for (index, (a, e)) in actual.iter().zip(&expected).enumerate() {
         if a != e {
             return Some(format!(

@@ -1,0 +1,794 @@
+//! Hubble's server-side filter semantics (`pkg/hubble/filters`), for input
+//! that has no server: a response passes when it matches any allow filter
+//! (or there are none) and no deny filter. Within one FlowFilter every
+//! non-empty field must match. Everything that can be prepared (regular
+//! expressions, CIDRs, selectors) is prepared once, in `new`.
+
+use std::{net::IpAddr, sync::LazyLock};
+
+use ipnet::IpNet;
+use regex::Regex;
+
+use super::{FilterError, labels::Selector};
+use crate::proto::{
+    flow::{Flow, FlowFilter, TcpFlags, Verdict, Workload, layer4, layer7},
+    observer::{GetFlowsResponse, get_flows_response::ResponseTypes},
+};
+
+/// Decides, as Hubble's server does, whether a response passes a request's
+/// allow and deny lists.
+pub struct FlowMatcher {
+    allow: Vec<Compiled>,
+    deny: Vec<Compiled>,
+}
+
+impl FlowMatcher {
+    /// Compiles the lists once, so that matching does no parsing.
+    pub fn new(allow: &[FlowFilter], deny: &[FlowFilter]) -> Result<Self, FilterError> {
+        Ok(Self {
+            allow: allow.iter().map(Compiled::new).collect::<Result<_, _>>()?,
+            deny: deny.iter().map(Compiled::new).collect::<Result<_, _>>()?,
+        })
+    }
+
+    /// Whether `response` is selected. Responses without a flow (node
+    /// status, lost events) are judged as a missing flow, as Hubble judges
+    /// them.
+    pub fn matches(&self, response: &GetFlowsResponse) -> bool {
+        let flow = match &response.response_types {
+            Some(ResponseTypes::Flow(flow)) => Some(flow),
+            _ => None,
+        };
+        self.matches_flow(flow)
+    }
+
+    /// Whether a flow (or its absence) is selected.
+    pub fn matches_flow(&self, flow: Option<&Flow>) -> bool {
+        // Hubble evaluates responses without a flow against a nil flow, whose
+        // getters return zero values; some checks refuse a nil flow outright.
+        let present = flow.is_some();
+        let flow = flow.unwrap_or_else(|| &EMPTY_FLOW);
+        (self.allow.is_empty() || self.allow.iter().any(|f| f.matches(present, flow)))
+            && !self.deny.iter().any(|f| f.matches(present, flow))
+    }
+}
+
+/// One FlowFilter, ready to evaluate.
+struct Compiled {
+    checks: Vec<Check>,
+}
+
+/// Which side of a flow a check looks at.
+#[derive(Clone, Copy)]
+enum Side {
+    Source,
+    Destination,
+}
+
+enum Check {
+    Uuid(Vec<String>),
+    EventType(Vec<(i32, Option<i32>)>),
+    Verdict(Vec<i32>),
+    DropReasonDesc(Vec<i32>),
+    Reply(Vec<bool>),
+    Encrypted(Vec<bool>),
+    Identity(Side, Vec<u32>),
+    Protocol(Vec<Protocol>),
+    Ip(IpSide, Vec<String>, Vec<IpNet>),
+    /// Pod (`false`) or service (`true`) names: namespace and name prefix.
+    Name(Side, bool, Vec<(String, String)>),
+    Workload(Side, Vec<Workload>),
+    Fqdn(Side, Regex),
+    DnsQuery(Vec<Regex>),
+    Labels(LabelSource, Vec<Selector>),
+    Port(Side, Vec<u16>),
+    HttpStatus(Vec<String>, Vec<String>),
+    HttpMethod(Vec<String>),
+    HttpPath(Vec<Regex>),
+    HttpUrl(Vec<Regex>),
+    HttpHeader(Vec<(String, String)>),
+    TcpFlags(Vec<TcpFlags>),
+    NodeName(Regex),
+    ClusterName(Side, Vec<String>),
+    IpVersion(Vec<i32>),
+    TraceId(Vec<String>),
+    TrafficDirection(Vec<i32>),
+    Interface(Vec<(u32, String)>),
+    IpTraceId(Vec<u64>),
+}
+
+#[derive(Clone, Copy)]
+enum IpSide {
+    Source,
+    Destination,
+    SourceXlated,
+}
+
+#[derive(Clone, Copy)]
+enum LabelSource {
+    Source,
+    Destination,
+    Node,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Protocol {
+    Icmp,
+    Icmpv4,
+    Icmpv6,
+    Tcp,
+    Udp,
+    Sctp,
+    Vrrp,
+    Igmp,
+    Dns,
+    Http,
+    Kafka,
+}
+
+static EMPTY_FLOW: LazyLock<Flow> = LazyLock::new(Flow::default);
+
+/// Hubble's name of the cluster of nodes whose name has no cluster prefix.
+const DEFAULT_CLUSTER: &str = "default";
+
+/// Matches any DNS-like name in node name patterns.
+const FQDN_CHARS: &str = r"(?:[-0-9_a-z]+(?:\.[-0-9_a-z]+)*)";
+
+fn invalid(kind: &'static str, value: &str, reason: impl ToString) -> FilterError {
+    FilterError::Compile {
+        kind,
+        value: value.to_owned(),
+        reason: reason.to_string(),
+    }
+}
+
+impl Compiled {
+    fn new(filter: &FlowFilter) -> Result<Self, FilterError> {
+        let mut checks = Vec::new();
+        if !filter.uuid.is_empty() {
+            checks.push(Check::Uuid(filter.uuid.clone()));
+        }
+        if !filter.event_type.is_empty() {
+            let types = filter
+                .event_type
+                .iter()
+                .map(|t| (t.r#type, t.match_sub_type.then_some(t.sub_type)))
+                .collect();
+            checks.push(Check::EventType(types));
+        }
+        if !filter.verdict.is_empty() {
+            checks.push(Check::Verdict(filter.verdict.clone()));
+        }
+        if !filter.drop_reason_desc.is_empty() {
+            checks.push(Check::DropReasonDesc(filter.drop_reason_desc.clone()));
+        }
+        if !filter.reply.is_empty() {
+            checks.push(Check::Reply(filter.reply.clone()));
+        }
+        if !filter.encrypted.is_empty() {
+            checks.push(Check::Encrypted(filter.encrypted.clone()));
+        }
+        for (side, identities) in [
+            (Side::Source, &filter.source_identity),
+            (Side::Destination, &filter.destination_identity),
+        ] {
+            if !identities.is_empty() {
+                checks.push(Check::Identity(side, identities.clone()));
+            }
+        }
+        if !filter.protocol.is_empty() {
+            let protocols = filter
+                .protocol
+                .iter()
+                .map(|name| {
+                    Ok(match name.to_ascii_lowercase().as_str() {
+                        "icmp" => Protocol::Icmp,
+                        "icmpv4" => Protocol::Icmpv4,
+                        "icmpv6" => Protocol::Icmpv6,
+                        "tcp" => Protocol::Tcp,
+                        "udp" => Protocol::Udp,
+                        "sctp" => Protocol::Sctp,
+                        "vrrp" => Protocol::Vrrp,
+                        "igmp" => Protocol::Igmp,
+                        "dns" => Protocol::Dns,
+                        "http" => Protocol::Http,
+                        "kafka" => Protocol::Kafka,
+                        _ => return Err(invalid("protocol", name, "unknown protocol; expected one of icmp, icmpv4, icmpv6, tcp, udp, sctp, vrrp, igmp, dns, http, kafka")),
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+            checks.push(Check::Protocol(protocols));
+        }
+        for (side, values) in [
+            (IpSide::Source, &filter.source_ip),
+            (IpSide::Destination, &filter.destination_ip),
+            (IpSide::SourceXlated, &filter.source_ip_xlated),
+        ] {
+            if values.is_empty() {
+                continue;
+            }
+            let mut addresses = Vec::new();
+            let mut prefixes = Vec::new();
+            for value in values {
+                if value.contains('/') {
+                    prefixes.push(
+                        value
+                            .parse::<IpNet>()
+                            .map_err(|e| invalid("IP prefix", value, e))?,
+                    );
+                } else {
+                    value
+                        .parse::<IpAddr>()
+                        .map_err(|e| invalid("IP address", value, e))?;
+                    addresses.push(value.clone());
+                }
+            }
+            checks.push(Check::Ip(side, addresses, prefixes));
+        }
+        for (side, service, names) in [
+            (Side::Source, false, &filter.source_pod),
+            (Side::Destination, false, &filter.destination_pod),
+            (Side::Source, true, &filter.source_service),
+            (Side::Destination, true, &filter.destination_service),
+        ] {
+            if names.is_empty() {
+                continue;
+            }
+            let parsed = names
+                .iter()
+                .map(|name| {
+                    if name.is_empty() {
+                        return Err(invalid("name", name, "name must not be empty"));
+                    }
+                    Ok(namespaced_name(name))
+                })
+                .collect::<Result<_, _>>()?;
+            checks.push(Check::Name(side, service, parsed));
+        }
+        for (side, workloads) in [
+            (Side::Source, &filter.source_workload),
+            (Side::Destination, &filter.destination_workload),
+        ] {
+            if !workloads.is_empty() {
+                checks.push(Check::Workload(side, workloads.clone()));
+            }
+        }
+        for (side, patterns) in [
+            (Side::Source, &filter.source_fqdn),
+            (Side::Destination, &filter.destination_fqdn),
+        ] {
+            if !patterns.is_empty() {
+                checks.push(Check::Fqdn(side, fqdn_regex(patterns)?));
+            }
+        }
+        if !filter.dns_query.is_empty() {
+            checks.push(Check::DnsQuery(regexes("DNS query", &filter.dns_query)?));
+        }
+        for (source, selectors) in [
+            (LabelSource::Source, &filter.source_label),
+            (LabelSource::Destination, &filter.destination_label),
+            (LabelSource::Node, &filter.node_labels),
+        ] {
+            if selectors.is_empty() {
+                continue;
+            }
+            let parsed = selectors
+                .iter()
+                .map(|s| Selector::parse(s).map_err(|reason| invalid("label", s, reason)))
+                .collect::<Result<_, _>>()?;
+            checks.push(Check::Labels(source, parsed));
+        }
+        for (side, ports) in [
+            (Side::Source, &filter.source_port),
+            (Side::Destination, &filter.destination_port),
+        ] {
+            if ports.is_empty() {
+                continue;
+            }
+            let parsed = ports
+                .iter()
+                .map(|p| p.parse::<u16>().map_err(|e| invalid("port", p, e)))
+                .collect::<Result<_, _>>()?;
+            checks.push(Check::Port(side, parsed));
+        }
+        let http_compatible =
+            filter.event_type.is_empty() || filter.event_type.iter().any(|t| t.r#type == 129);
+        let needs_l7 = |what: &str| {
+            FilterError::Invalid(format!(
+                "filtering by http {what} requires the event type filter to only match 'l7' events"
+            ))
+        };
+        if !filter.http_status_code.is_empty() {
+            if !http_compatible {
+                return Err(needs_l7("status code"));
+            }
+            let (mut full, mut prefixes) = (Vec::new(), Vec::new());
+            for code in &filter.http_status_code {
+                let bytes = code.as_bytes();
+                let digits_ok = |s: &[u8]| {
+                    s.first().is_some_and(|b| (b'1'..=b'5').contains(b))
+                        && s[1..].iter().all(u8::is_ascii_digit)
+                };
+                if bytes.len() == 3 && digits_ok(bytes) {
+                    full.push(code.clone());
+                } else if let Some(prefix) = code.strip_suffix('+')
+                    && (1..=2).contains(&prefix.len())
+                    && digits_ok(prefix.as_bytes())
+                {
+                    prefixes.push(prefix.to_owned());
+                } else {
+                    return Err(invalid(
+                        "http status code",
+                        code,
+                        "expected a code such as 404 or a prefix such as 5+ or 40+",
+                    ));
+                }
+            }
+            checks.push(Check::HttpStatus(full, prefixes));
+        }
+        if !filter.http_method.is_empty() {
+            if !http_compatible {
+                return Err(needs_l7("method"));
+            }
+            checks.push(Check::HttpMethod(filter.http_method.clone()));
+        }
+        if !filter.http_path.is_empty() {
+            if !http_compatible {
+                return Err(needs_l7("path"));
+            }
+            checks.push(Check::HttpPath(regexes("http path", &filter.http_path)?));
+        }
+        if !filter.http_url.is_empty() {
+            if !http_compatible {
+                return Err(needs_l7("url"));
+            }
+            checks.push(Check::HttpUrl(regexes("http url", &filter.http_url)?));
+        }
+        if !filter.http_header.is_empty() {
+            let headers = filter
+                .http_header
+                .iter()
+                .map(|h| (h.key.clone(), h.value.clone()))
+                .collect();
+            checks.push(Check::HttpHeader(headers));
+        }
+        if !filter.tcp_flags.is_empty() {
+            checks.push(Check::TcpFlags(filter.tcp_flags.clone()));
+        }
+        if !filter.node_name.is_empty() {
+            checks.push(Check::NodeName(node_name_regex(&filter.node_name)?));
+        }
+        for (side, names) in [
+            (Side::Source, &filter.source_cluster_name),
+            (Side::Destination, &filter.destination_cluster_name),
+        ] {
+            if names.is_empty() {
+                continue;
+            }
+            if names.iter().any(String::is_empty) {
+                return Err(invalid("cluster name", "", "name must not be empty"));
+            }
+            checks.push(Check::ClusterName(side, names.clone()));
+        }
+        if !filter.ip_version.is_empty() {
+            checks.push(Check::IpVersion(filter.ip_version.clone()));
+        }
+        if !filter.trace_id.is_empty() {
+            checks.push(Check::TraceId(filter.trace_id.clone()));
+        }
+        if !filter.traffic_direction.is_empty() {
+            checks.push(Check::TrafficDirection(filter.traffic_direction.clone()));
+        }
+        if let Some(experimental) = &filter.experimental
+            && let Some(expression) = experimental.cel_expression.first()
+        {
+            return Err(invalid(
+                "CEL",
+                expression,
+                "CEL expressions are evaluated by the server only; use --server",
+            ));
+        }
+        if !filter.interface.is_empty() {
+            let interfaces = filter
+                .interface
+                .iter()
+                .map(|i| (i.index, i.name.clone()))
+                .collect();
+            checks.push(Check::Interface(interfaces));
+        }
+        if !filter.ip_trace_id.is_empty() {
+            checks.push(Check::IpTraceId(filter.ip_trace_id.clone()));
+        }
+        Ok(Self { checks })
+    }
+
+    fn matches(&self, present: bool, flow: &Flow) -> bool {
+        self.checks.iter().all(|check| check.matches(present, flow))
+    }
+}
+
+impl Check {
+    fn matches(&self, present: bool, flow: &Flow) -> bool {
+        match self {
+            Check::Uuid(uuids) => present && uuids.contains(&flow.uuid),
+            Check::EventType(types) => {
+                let Some(event) = &flow.event_type else {
+                    return false;
+                };
+                types.iter().any(|&(kind, sub_type)| {
+                    (kind == 0 || kind == event.r#type)
+                        && sub_type.is_none_or(|s| s == event.sub_type)
+                })
+            }
+            Check::Verdict(verdicts) => present && verdicts.contains(&flow.verdict),
+            Check::DropReasonDesc(reasons) => {
+                present
+                    && flow.verdict == Verdict::Dropped as i32
+                    && reasons.contains(&flow.drop_reason_desc)
+            }
+            Check::Reply(replies) => {
+                if flow.is_reply.is_none() && flow.verdict != Verdict::Dropped as i32 {
+                    return false;
+                }
+                replies.contains(&flow.is_reply.as_ref().is_some_and(|r| r.value))
+            }
+            Check::Encrypted(values) => {
+                values.contains(&flow.ip.as_ref().is_some_and(|ip| ip.encrypted))
+            }
+            Check::Identity(side, identities) => {
+                endpoint(flow, *side).is_some_and(|e| identities.contains(&e.identity))
+            }
+            Check::Protocol(protocols) => protocols.iter().any(|&p| has_protocol(flow, p)),
+            Check::Ip(side, addresses, prefixes) => {
+                let Some(ip) = &flow.ip else { return false };
+                let address = match side {
+                    IpSide::Source => &ip.source,
+                    IpSide::Destination => &ip.destination,
+                    IpSide::SourceXlated => &ip.source_xlated,
+                };
+                if address.is_empty() {
+                    return false;
+                }
+                if addresses.contains(address) {
+                    return true;
+                }
+                !prefixes.is_empty()
+                    && address
+                        .parse::<IpAddr>()
+                        .is_ok_and(|a| prefixes.iter().any(|p| p.contains(&a)))
+            }
+            Check::Name(side, service, names) => {
+                let (namespace, name) = if *service {
+                    let service = match side {
+                        Side::Source => &flow.source_service,
+                        Side::Destination => &flow.destination_service,
+                    };
+                    service
+                        .as_ref()
+                        .map_or(("", ""), |s| (&s.namespace, &s.name))
+                } else {
+                    endpoint(flow, *side).map_or(("", ""), |e| (&e.namespace, &e.pod_name))
+                };
+                if namespace.is_empty() && name.is_empty() {
+                    return false;
+                }
+                names.iter().any(|(want_namespace, prefix)| {
+                    name.starts_with(prefix.as_str())
+                        && (want_namespace.is_empty() || want_namespace == namespace)
+                })
+            }
+            Check::Workload(side, wanted) => endpoint(flow, *side).is_some_and(|e| {
+                e.workloads.iter().any(|w| {
+                    wanted.iter().any(|f| {
+                        (f.name.is_empty() || f.name == w.name)
+                            && (f.kind.is_empty() || f.kind == w.kind)
+                    })
+                })
+            }),
+            Check::Fqdn(side, pattern) => {
+                let names = match side {
+                    Side::Source => &flow.source_names,
+                    Side::Destination => &flow.destination_names,
+                };
+                names.iter().any(|name| pattern.is_match(name))
+            }
+            Check::DnsQuery(patterns) => {
+                dns(flow).is_some_and(|dns| patterns.iter().any(|p| p.is_match(&dns.query)))
+            }
+            Check::Labels(source, selectors) => {
+                let labels: &[String] = match source {
+                    LabelSource::Source => endpoint(flow, Side::Source).map_or(&[], |e| &e.labels),
+                    LabelSource::Destination => {
+                        endpoint(flow, Side::Destination).map_or(&[], |e| &e.labels)
+                    }
+                    LabelSource::Node => &flow.node_labels,
+                };
+                selectors.iter().any(|s| s.matches(labels))
+            }
+            Check::Port(side, ports) => port(flow, *side).is_some_and(|p| ports.contains(&p)),
+            Check::HttpStatus(full, prefixes) => {
+                let Some(http) = http(flow).filter(|h| h.code != 0) else {
+                    return false;
+                };
+                let code = format!("{:03}", http.code);
+                full.contains(&code) || prefixes.iter().any(|p| code.starts_with(p.as_str()))
+            }
+            Check::HttpMethod(methods) => http(flow)
+                .filter(|h| !h.method.is_empty())
+                .is_some_and(|h| methods.iter().any(|m| m.eq_ignore_ascii_case(&h.method))),
+            Check::HttpPath(patterns) => http(flow)
+                .filter(|h| !h.url.is_empty())
+                .and_then(|h| request_uri_path(&h.url))
+                .is_some_and(|path| patterns.iter().any(|p| p.is_match(&path))),
+            Check::HttpUrl(patterns) => http(flow)
+                .filter(|h| !h.url.is_empty())
+                .is_some_and(|h| patterns.iter().any(|p| p.is_match(&h.url))),
+            Check::HttpHeader(headers) => http(flow).is_some_and(|h| {
+                h.headers.iter().any(|have| {
+                    headers
+                        .iter()
+                        .any(|(k, v)| *k == have.key && *v == have.value)
+                })
+            }),
+            Check::TcpFlags(wanted) => {
+                let flags = match flow.l4.as_ref().and_then(|l4| l4.protocol.as_ref()) {
+                    Some(layer4::Protocol::Tcp(tcp)) => tcp.flags.as_ref(),
+                    _ => None,
+                };
+                let Some(have) = flags else { return false };
+                wanted.iter().any(|w| {
+                    (!w.fin || have.fin)
+                        && (!w.syn || have.syn)
+                        && (!w.rst || have.rst)
+                        && (!w.psh || have.psh)
+                        && (!w.ack || have.ack)
+                        && (!w.urg || have.urg)
+                        && (!w.ece || have.ece)
+                        && (!w.cwr || have.cwr)
+                        && (!w.ns || have.ns)
+                })
+            }
+            Check::NodeName(pattern) => {
+                let name = &flow.node_name;
+                if name.is_empty() {
+                    return false;
+                }
+                if name.contains('/') {
+                    pattern.is_match(name)
+                } else {
+                    pattern.is_match(&format!("{DEFAULT_CLUSTER}/{name}"))
+                }
+            }
+            Check::ClusterName(side, names) => {
+                let cluster = endpoint(flow, *side).map_or("", |e| &e.cluster_name);
+                names.iter().any(|n| n == cluster)
+            }
+            Check::IpVersion(versions) => {
+                present && versions.contains(&flow.ip.as_ref().map_or(0, |ip| ip.ip_version))
+            }
+            Check::TraceId(ids) => {
+                let id = flow
+                    .trace_context
+                    .as_ref()
+                    .and_then(|t| t.parent.as_ref())
+                    .map_or("", |p| &p.trace_id);
+                ids.iter().any(|want| want == id)
+            }
+            Check::TrafficDirection(directions) => {
+                present && directions.contains(&flow.traffic_direction)
+            }
+            Check::Interface(interfaces) => {
+                let Some(have) = &flow.interface else {
+                    return false;
+                };
+                interfaces.iter().any(|(index, name)| {
+                    (*index == 0 || *index == have.index) && (name.is_empty() || *name == have.name)
+                })
+            }
+            Check::IpTraceId(ids) => {
+                ids.contains(&flow.ip_trace_id.as_ref().map_or(0, |t| t.trace_id))
+            }
+        }
+    }
+}
+
+fn endpoint(flow: &Flow, side: Side) -> Option<&crate::proto::flow::Endpoint> {
+    match side {
+        Side::Source => flow.source.as_ref(),
+        Side::Destination => flow.destination.as_ref(),
+    }
+}
+
+fn port(flow: &Flow, side: Side) -> Option<u16> {
+    let (source, destination) = match flow.l4.as_ref()?.protocol.as_ref()? {
+        layer4::Protocol::Tcp(tcp) => (tcp.source_port, tcp.destination_port),
+        layer4::Protocol::Udp(udp) => (udp.source_port, udp.destination_port),
+        layer4::Protocol::Sctp(sctp) => (sctp.source_port, sctp.destination_port),
+        _ => return None,
+    };
+    // Hubble compares ports as 16-bit numbers.
+    Some(match side {
+        Side::Source => source as u16,
+        Side::Destination => destination as u16,
+    })
+}
+
+fn has_protocol(flow: &Flow, protocol: Protocol) -> bool {
+    let l4 = flow.l4.as_ref().and_then(|l4| l4.protocol.as_ref());
+    #[allow(deprecated)]
+    let l7 = flow.l7.as_ref().and_then(|l7| l7.record.as_ref());
+    #[allow(deprecated)]
+    match protocol {
+        Protocol::Icmp => matches!(
+            l4,
+            Some(layer4::Protocol::IcmPv4(_) | layer4::Protocol::IcmPv6(_))
+        ),
+        Protocol::Icmpv4 => matches!(l4, Some(layer4::Protocol::IcmPv4(_))),
+        Protocol::Icmpv6 => matches!(l4, Some(layer4::Protocol::IcmPv6(_))),
+        Protocol::Tcp => matches!(l4, Some(layer4::Protocol::Tcp(_))),
+        Protocol::Udp => matches!(l4, Some(layer4::Protocol::Udp(_))),
+        Protocol::Sctp => matches!(l4, Some(layer4::Protocol::Sctp(_))),
+        Protocol::Vrrp => matches!(l4, Some(layer4::Protocol::Vrrp(_))),
+        Protocol::Igmp => matches!(l4, Some(layer4::Protocol::Igmp(_))),
+        Protocol::Dns => matches!(l7, Some(layer7::Record::Dns(_))),
+        Protocol::Http => matches!(l7, Some(layer7::Record::Http(_))),
+        Protocol::Kafka => matches!(l7, Some(layer7::Record::Kafka(_))),
+    }
+}
+
+fn http(flow: &Flow) -> Option<&crate::proto::flow::Http> {
+    match flow.l7.as_ref()?.record.as_ref()? {
+        layer7::Record::Http(http) => Some(http),
+        _ => None,
+    }
+}
+
+fn dns(flow: &Flow) -> Option<&crate::proto::flow::Dns> {
+    match flow.l7.as_ref()?.record.as_ref()? {
+        layer7::Record::Dns(dns) => Some(dns),
+        _ => None,
+    }
+}
+
+/// `ns/name` into namespace and name prefix, as Hubble's
+/// `ParseNamespaceName`: a bare name is in `default`, `/name` in any
+/// namespace.
+fn namespaced_name(name: &str) -> (String, String) {
+    let mut parts = name.split('/');
+    let first = parts.next().unwrap_or("");
+    match parts.next() {
+        Some(second) => (first.to_owned(), second.to_owned()),
+        None if first.is_empty() => (String::new(), String::new()),
+        None => ("default".to_owned(), first.to_owned()),
+    }
+}
+
+fn regexes(kind: &'static str, patterns: &[String]) -> Result<Vec<Regex>, FilterError> {
+    patterns
+        .iter()
+        .map(|p| Regex::new(p).map_err(|e| invalid(kind, p, e)))
+        .collect()
+}
+
+/// An FQDN pattern as a regular expression: `*` matches any run of name
+/// characters, matching is on the whole lower-case name.
+fn push_fqdn_pattern(out: &mut String, pattern: &str) -> Result<(), FilterError> {
+    let canonical = pattern.trim();
+    let canonical = canonical
+        .strip_suffix('.')
+        .unwrap_or(canonical)
+        .to_lowercase();
+    if canonical.is_empty() {
+        return Err(invalid("FQDN", pattern, "empty pattern"));
+    }
+    if canonical.ends_with('.') {
+        return Err(invalid(
+            "FQDN",
+            pattern,
+            "multiple trailing dots in pattern",
+        ));
+    }
+    for c in canonical.chars() {
+        match c {
+            '.' => out.push_str(r"\."),
+            '*' => out.push_str("[-.0-9a-z]*"),
+            '-' | '0'..='9' | '_' | 'a'..='z' => out.push(c),
+            _ => {
+                return Err(invalid(
+                    "FQDN",
+                    pattern,
+                    format!("{c:?}: invalid rune in pattern"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn fqdn_regex(patterns: &[String]) -> Result<Regex, FilterError> {
+    let mut regex = String::from(r"\A(?:");
+    for (index, pattern) in patterns.iter().enumerate() {
+        if index > 0 {
+            regex.push('|');
+        }
+        push_fqdn_pattern(&mut regex, pattern)?;
+    }
+    regex.push_str(r")\z");
+    Regex::new(&regex).map_err(|e| invalid("FQDN", &patterns.join(","), e))
+}
+
+/// Node name patterns: `node`, `cluster/node`, with FQDN wildcards; a
+/// missing part matches any name.
+fn node_name_regex(patterns: &[String]) -> Result<Regex, FilterError> {
+    let mut regex = String::from(r"\A(?:");
+    for (index, pattern) in patterns.iter().enumerate() {
+        if index > 0 {
+            regex.push('|');
+        }
+        if pattern.is_empty() {
+            return Err(invalid("node name", pattern, "empty pattern"));
+        }
+        let parts: Vec<&str> = pattern.split('/').collect();
+        let (cluster, node) = match parts.as_slice() {
+            [node] => ("", *node),
+            [cluster, node] => (*cluster, *node),
+            _ => return Err(invalid("node name", pattern, "too many slashes in pattern")),
+        };
+        for (part, last) in [(cluster, false), (node, true)] {
+            if part.is_empty() {
+                regex.push_str(FQDN_CHARS);
+            } else {
+                push_fqdn_pattern(&mut regex, part)?;
+            }
+            if !last {
+                regex.push('/');
+            }
+        }
+    }
+    regex.push_str(r")\z");
+    Regex::new(&regex).map_err(|e| invalid("node name", &patterns.join(","), e))
+}
+
+/// The path of a request URI, percent-decoded, as Go's
+/// `url.ParseRequestURI(...).Path`.
+fn request_uri_path(url: &str) -> Option<String> {
+    let path = if url.starts_with('/') {
+        url
+    } else {
+        let (scheme, rest) = url.split_once(':')?;
+        if scheme.is_empty()
+            || !scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            || !scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        {
+            return None;
+        }
+        match rest.strip_prefix("//") {
+            Some(authority_and_path) => authority_and_path
+                .find('/')
+                .map_or("", |at| &authority_and_path[at..]),
+            // An opaque URI such as mailto:x has no path.
+            None => return Some(String::new()),
+        }
+    };
+    let path = path.split('?').next().unwrap_or("");
+    percent_decode(path)
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        if bytes[index] == b'%' {
+            let hex = text.get(index + 1..index + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            index += 3;
+        } else {
+            out.push(bytes[index]);
+            index += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
