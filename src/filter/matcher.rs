@@ -792,3 +792,182 @@ fn percent_decode(text: &str) -> Option<String> {
     }
     String::from_utf8(out).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flow(json: &str) -> Flow {
+        serde_json::from_str(json).expect("a test flow")
+    }
+
+    fn filter(json: &str) -> FlowFilter {
+        serde_json::from_str(json).expect("a test filter")
+    }
+
+    fn allows(filter_json: &str, flow_json: &str) -> bool {
+        FlowMatcher::new(&[filter(filter_json)], &[])
+            .expect("the filter compiles")
+            .matches_flow(Some(&flow(flow_json)))
+    }
+
+    const CLIENT: &str = r#"{
+        "verdict": "FORWARDED",
+        "IP": {"source": "10.16.0.5", "destination": "10.96.0.10", "ipVersion": "IPv4"},
+        "l4": {"TCP": {"source_port": 40000, "destination_port": 8080, "flags": {"SYN": true, "ACK": true}}},
+        "source": {"identity": 1234, "namespace": "cilium-test", "pod_name": "client-abc",
+                   "labels": ["k8s:app=client", "k8s:io.kubernetes.pod.namespace=cilium-test"],
+                   "workloads": [{"name": "client", "kind": "Deployment"}], "cluster_name": "default"},
+        "destination": {"identity": 2, "labels": ["reserved:world"]},
+        "destination_service": {"name": "echo", "namespace": "cilium-test"},
+        "destination_names": ["api.cilium.io"],
+        "node_name": "kind-worker",
+        "event_type": {"type": 4, "sub_type": 3},
+        "traffic_direction": "EGRESS",
+        "is_reply": false
+    }"#;
+
+    const HTTP: &str = r#"{
+        "verdict": "FORWARDED",
+        "l7": {"type": "RESPONSE", "http": {"code": 503, "method": "GET",
+               "url": "http://echo:8080/v1/items%2042?x=1",
+               "headers": [{"key": "X-Id", "value": "7"}]}},
+        "event_type": {"type": 129}
+    }"#;
+
+    #[test]
+    fn pods_and_services_match_by_namespace_and_prefix() {
+        assert!(allows(r#"{"source_pod": ["cilium-test/client"]}"#, CLIENT));
+        assert!(!allows(r#"{"source_pod": ["kube-system/client"]}"#, CLIENT));
+        assert!(allows(r#"{"source_pod": ["cilium-test/"]}"#, CLIENT));
+        assert!(allows(r#"{"source_pod": ["/client"]}"#, CLIENT));
+        // A bare name means the default namespace.
+        assert!(!allows(r#"{"source_pod": ["client"]}"#, CLIENT));
+        assert!(allows(
+            r#"{"destination_service": ["cilium-test/ech"]}"#,
+            CLIENT
+        ));
+        assert!(!allows(r#"{"destination_pod": ["/"]}"#, CLIENT));
+    }
+
+    #[test]
+    fn addresses_exact_or_cidr() {
+        assert!(allows(r#"{"source_ip": ["10.16.0.5"]}"#, CLIENT));
+        assert!(allows(r#"{"source_ip": ["10.16.0.0/16"]}"#, CLIENT));
+        assert!(!allows(
+            r#"{"source_ip": ["10.17.0.0/16", "10.16.0.6"]}"#,
+            CLIENT
+        ));
+        assert!(allows(r#"{"ip_version": ["IPv4"]}"#, CLIENT));
+        assert!(!allows(r#"{"ip_version": ["IPv6"]}"#, CLIENT));
+    }
+
+    #[test]
+    fn labels_identities_workloads_and_names() {
+        assert!(allows(r#"{"source_label": ["k8s:app=client"]}"#, CLIENT));
+        assert!(allows(
+            r#"{"destination_label": ["reserved:world"]}"#,
+            CLIENT
+        ));
+        assert!(!allows(r#"{"source_label": ["app in (server)"]}"#, CLIENT));
+        assert!(allows(r#"{"source_identity": [1234]}"#, CLIENT));
+        assert!(!allows(r#"{"destination_identity": [1]}"#, CLIENT));
+        assert!(allows(
+            r#"{"source_workload": [{"kind": "Deployment"}]}"#,
+            CLIENT
+        ));
+        assert!(!allows(
+            r#"{"source_workload": [{"name": "server"}]}"#,
+            CLIENT
+        ));
+        assert!(allows(r#"{"destination_fqdn": ["*.cilium.io"]}"#, CLIENT));
+        assert!(!allows(r#"{"destination_fqdn": ["cilium.io"]}"#, CLIENT));
+        assert!(allows(r#"{"node_name": ["kind-*"]}"#, CLIENT));
+        assert!(allows(r#"{"node_name": ["default/kind-worker"]}"#, CLIENT));
+        assert!(!allows(r#"{"node_name": ["other/kind-worker"]}"#, CLIENT));
+        assert!(allows(r#"{"source_cluster_name": ["default"]}"#, CLIENT));
+    }
+
+    #[test]
+    fn transport_and_event_conditions() {
+        assert!(allows(r#"{"protocol": ["TCP"]}"#, CLIENT));
+        assert!(!allows(r#"{"protocol": ["udp", "http"]}"#, CLIENT));
+        assert!(allows(r#"{"destination_port": ["8080"]}"#, CLIENT));
+        assert!(!allows(r#"{"source_port": ["8080"]}"#, CLIENT));
+        assert!(allows(r#"{"tcp_flags": [{"SYN": true}]}"#, CLIENT));
+        assert!(!allows(
+            r#"{"tcp_flags": [{"FIN": true}, {"SYN": true, "RST": true}]}"#,
+            CLIENT
+        ));
+        assert!(allows(r#"{"event_type": [{"type": 4}]}"#, CLIENT));
+        assert!(allows(
+            r#"{"event_type": [{"type": 4, "match_sub_type": true, "sub_type": 3}]}"#,
+            CLIENT
+        ));
+        assert!(!allows(
+            r#"{"event_type": [{"type": 4, "match_sub_type": true, "sub_type": 0}]}"#,
+            CLIENT
+        ));
+        assert!(allows(r#"{"verdict": ["FORWARDED"]}"#, CLIENT));
+        assert!(!allows(r#"{"verdict": ["DROPPED"]}"#, CLIENT));
+        assert!(allows(r#"{"traffic_direction": ["EGRESS"]}"#, CLIENT));
+        assert!(allows(r#"{"reply": [false]}"#, CLIENT));
+        assert!(allows(r#"{"encrypted": [false]}"#, CLIENT));
+    }
+
+    #[test]
+    fn http_conditions() {
+        assert!(allows(r#"{"http_status_code": ["5+"]}"#, HTTP));
+        assert!(allows(r#"{"http_status_code": ["503"]}"#, HTTP));
+        assert!(allows(
+            r#"{"http_status_code": ["4+", "50+", "200"]}"#,
+            HTTP
+        ));
+        assert!(!allows(r#"{"http_status_code": ["4+"]}"#, HTTP));
+        assert!(allows(r#"{"http_method": ["get"]}"#, HTTP));
+        assert!(allows(r#"{"http_path": ["^/v1/items 42$"]}"#, HTTP));
+        assert!(allows(r#"{"http_url": ["echo:8080"]}"#, HTTP));
+        assert!(allows(
+            r#"{"http_header": [{"key": "X-Id", "value": "7"}]}"#,
+            HTTP
+        ));
+        assert!(!allows(r#"{"http_method": ["POST"]}"#, HTTP));
+    }
+
+    #[test]
+    fn allow_and_deny_lists_combine() {
+        let matcher = FlowMatcher::new(
+            &[filter(r#"{"verdict": ["FORWARDED"]}"#)],
+            &[filter(r#"{"source_pod": ["cilium-test/"]}"#)],
+        )
+        .unwrap();
+        assert!(!matcher.matches_flow(Some(&flow(CLIENT))));
+        assert!(matcher.matches_flow(Some(&flow(HTTP))));
+    }
+
+    #[test]
+    fn responses_without_a_flow_follow_hubble() {
+        let allow = FlowMatcher::new(&[filter(r#"{"verdict": ["FORWARDED"]}"#)], &[]).unwrap();
+        assert!(!allow.matches_flow(None));
+        let negated_label =
+            FlowMatcher::new(&[filter(r#"{"source_label": ["!k8s:app"]}"#)], &[]).unwrap();
+        assert!(negated_label.matches_flow(None));
+        let deny = FlowMatcher::new(&[], &[filter(r#"{"verdict": ["DROPPED"]}"#)]).unwrap();
+        assert!(deny.matches_flow(None));
+    }
+
+    #[test]
+    fn invalid_filters_are_refused_when_compiled() {
+        for bad in [
+            r#"{"source_ip": ["10.0.0.300"]}"#,
+            r#"{"protocol": ["smtp"]}"#,
+            r#"{"http_status_code": ["600"]}"#,
+            r#"{"http_path": ["("]}"#,
+            r#"{"source_port": ["70000"]}"#,
+            r#"{"source_fqdn": ["bad name"]}"#,
+            r#"{"http_method": ["GET"], "event_type": [{"type": 4}]}"#,
+        ] {
+            assert!(FlowMatcher::new(&[filter(bad)], &[]).is_err(), "{bad}");
+        }
+    }
+}
