@@ -113,8 +113,10 @@ async fn print_stream<T, S>(
 where
     S: Stream<Item = Result<T, SourceError>> + Unpin,
 {
-    let interrupt = tokio::signal::ctrl_c();
-    tokio::pin!(interrupt);
+    let mut interrupt = std::pin::pin!(tokio::signal::ctrl_c());
+    if super::listen_for_interrupt(interrupt.as_mut()).await {
+        return Ok(Outcome::Interrupted);
+    }
     loop {
         let item = match tokio::time::timeout(Duration::ZERO, stream.next()).await {
             Ok(item) => item,

@@ -22,6 +22,14 @@ use crate::cli::{Cli, Command, ListTarget, ObserveEvents, WatchTarget};
 /// Exit status for an interrupted command, as a shell reports SIGINT.
 const EXIT_INTERRUPTED: u8 = 130;
 
+/// Polls the Ctrl-C future once so that its handler is installed now:
+/// tokio installs it on first poll, and until then Ctrl-C would end the
+/// process without flushing what was received. True if it already fired
+/// (the future must then not be polled again).
+async fn listen_for_interrupt<F: Future>(mut interrupt: std::pin::Pin<&mut F>) -> bool {
+    std::future::poll_fn(|cx| std::task::Poll::Ready(interrupt.as_mut().poll(cx).is_ready())).await
+}
+
 /// What a finished command asks the process to do.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {

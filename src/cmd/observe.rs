@@ -96,8 +96,11 @@ async fn print_stream<W: Write, E: Write>(
     mut printer: Printer<W, E>,
     silent_errors: bool,
 ) -> anyhow::Result<Outcome> {
-    let interrupt = tokio::signal::ctrl_c();
-    tokio::pin!(interrupt);
+    let mut interrupt = std::pin::pin!(tokio::signal::ctrl_c());
+    if super::listen_for_interrupt(interrupt.as_mut()).await {
+        printer.finish()?;
+        return Ok(Outcome::Interrupted);
+    }
     loop {
         let item = match poll_once(&mut stream).await {
             Some(item) => item,
