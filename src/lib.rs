@@ -13,4 +13,5 @@ pub mod duration;
 pub mod filter;
 pub mod printer;
 pub mod proto;
+pub mod serve;
 pub mod source;

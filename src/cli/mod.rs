@@ -5,6 +5,7 @@ mod config;
 mod filters;
 mod list;
 mod observe;
+mod serve;
 mod server;
 mod status;
 mod watch;
@@ -16,6 +17,7 @@ pub use observe::{
     ColorChoice, EventFormattingArgs, EventsArgs, FilterArgs, FormattingArgs, ObserveArgs,
     ObserveCommand, ObserveEvents, OtherArgs, Output, RawFilterArgs, SelectorArgs, TimeFormatName,
 };
+pub use serve::ServeCommand;
 pub use server::{GlobalArgs, ServerArgs};
 pub use status::{StatusCommand, StatusOutput};
 pub use watch::{WatchCommand, WatchTarget};
@@ -49,6 +51,8 @@ pub enum Command {
     /// Observe flows and events of a Hubble server
     Observe(Box<ObserveCommand>),
     /// Display status of Hubble server
+    /// Serve a capture with Hubble's API, as hubble-relay does
+    Serve(ServeCommand),
     Status(StatusCommand),
     /// Display detailed version information
     Version,

@@ -227,6 +227,11 @@ pub struct OtherArgs {
     #[arg(short, long)]
     pub silent_errors: bool,
 
+    /// Observe the built-in demo relay (a capture of the Cilium
+    /// connectivity test) instead of a server; no cluster needed.
+    #[arg(long, conflicts_with = "input_file")]
+    pub demo: bool,
+
     /// Comma-separated list of fields for mask. Fields not in the mask will
     /// be removed from server response.
     #[arg(long, value_name = "strings", value_delimiter = ',', action = ArgAction::Append)]

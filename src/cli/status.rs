@@ -11,6 +11,11 @@ pub struct StatusCommand {
     /// Specify the output format
     #[arg(short, long, value_enum, default_value_t = StatusOutput::Compact)]
     pub output: StatusOutput,
+
+    /// Check the built-in demo relay (a capture of the Cilium connectivity
+    /// test) instead of a server.
+    #[arg(long)]
+    pub demo: bool,
 }
 
 /// `-o` values of `hubble status`.

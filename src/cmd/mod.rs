@@ -6,6 +6,7 @@ mod config;
 mod events;
 mod list;
 mod observe;
+mod serve;
 mod settings;
 mod status;
 mod version;
@@ -87,7 +88,8 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
             Some(ObserveEvents::DebugEvents(args)) => events::debug(args, &settings).await,
             _ => observe::run(&observe, &settings).await,
         },
-        Command::Status(command) => status::run(command.output, &settings).await,
+        Command::Serve(command) => serve::run(&command).await,
+        Command::Status(command) => status::run(&command, &settings).await,
         Command::Version => version::run(),
         Command::Watch(command) => match command.target {
             WatchTarget::Peers => watch::peers(&settings).await,

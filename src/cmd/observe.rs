@@ -15,6 +15,7 @@ use crate::{
     cli::{ColorChoice, FormattingArgs, ObserveArgs, ObserveCommand, Output, TimeFormatName},
     filter,
     printer::{self, Format, PrintOptions, Printer, TimeFormat},
+    serve::Demo,
     source::{self, FileSource, ResponseStream},
 };
 
@@ -57,7 +58,13 @@ pub async fn run(command: &ObserveCommand, settings: &Settings) -> anyhow::Resul
     }
     let options = print_options(&args.formatting, io::stdout().is_terminal());
 
-    let stream = open(args, request, settings).await?;
+    // The demo relay serves from this task's runtime for as long as the
+    // stream is read.
+    let demo = match args.other.demo {
+        true => Some(Demo::start().await?),
+        false => None,
+    };
+    let stream = open(args, request, settings, demo.as_ref()).await?;
     let stdout = io::stdout().lock();
     // `--silent-errors` silences node status events too, as in Hubble.
     let stderr: Box<dyn Write> = if args.other.silent_errors {
@@ -77,13 +84,17 @@ async fn open(
     args: &ObserveArgs,
     request: crate::proto::observer::GetFlowsRequest,
     settings: &Settings,
+    demo: Option<&Demo>,
 ) -> anyhow::Result<ResponseStream> {
     if let Some(path) = &args.other.input_file {
         return FileSource::new(path.clone())
             .get_flows(&request)
             .with_context(|| format!("cannot read flows from {path}"));
     }
-    let connection = settings.connect().await?;
+    let connection = match demo {
+        Some(demo) => settings.connect_to(&demo.server()).await?,
+        None => settings.connect().await?,
+    };
     settings.log_request("Sending GetFlows request", &request);
     Ok(connection.get_flows(request).await?)
 }

@@ -112,6 +112,16 @@ impl Settings {
         Ok(source::connect(&options).await?)
     }
 
+    /// Connects to a local plain-text server (the demo relay) with the
+    /// configured timeouts, whatever server the flags name.
+    pub async fn connect_to(&self, address: &str) -> anyhow::Result<Connection> {
+        let mut options = self.connect_options()?;
+        options.server = address.to_owned();
+        options.tls = None;
+        options.basic_auth = None;
+        Ok(source::connect(&options).await?)
+    }
+
     /// Logs a request about to be sent, under `--debug`. The request is
     /// shown in proto3 JSON.
     pub fn log_request(&self, message: &str, request: &impl Serialize) {

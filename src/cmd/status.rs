@@ -7,12 +7,22 @@ use tonic_health::pb::health_check_response::ServingStatus;
 
 use super::{Outcome, Settings};
 use crate::{
-    cli::StatusOutput,
+    cli::{StatusCommand, StatusOutput},
     printer::{StatusFormat, write_server_status},
+    serve::Demo,
 };
 
-pub async fn run(output: StatusOutput, settings: &Settings) -> anyhow::Result<Outcome> {
-    let connection = settings.connect().await?;
+pub async fn run(command: &StatusCommand, settings: &Settings) -> anyhow::Result<Outcome> {
+    let output = command.output;
+    // The demo relay lives until the status is printed.
+    let demo = match command.demo {
+        true => Some(Demo::start().await?),
+        false => None,
+    };
+    let connection = match &demo {
+        Some(demo) => settings.connect_to(&demo.server()).await?,
+        None => settings.connect().await?,
+    };
     let health = connection
         .health_check()
         .await

@@ -212,7 +212,7 @@ fn read_lines(
         if text.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let response = match decode(text) {
+        let response = match decode_line(text) {
             Ok((response, unknown)) => {
                 if let Some(field) = unknown
                     && !warned_unknown
@@ -282,7 +282,7 @@ fn trim_line_end(line: &[u8]) -> &[u8] {
 
 /// Decodes one jsonpb line. Unknown fields are dropped, as the latest Hubble
 /// does; the first one met is returned so that the caller can warn once.
-fn decode(text: &[u8]) -> Result<(GetFlowsResponse, Option<String>), String> {
+pub fn decode_line(text: &[u8]) -> Result<(GetFlowsResponse, Option<String>), String> {
     // One UTF-8 check for the whole line is cheaper than one per string.
     let text = std::str::from_utf8(text).map_err(|e| format!("invalid UTF-8: {e}"))?;
     let mut deserializer = serde_json::Deserializer::from_str(text);

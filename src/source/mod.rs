@@ -5,7 +5,7 @@
 mod file;
 mod grpc;
 
-pub use file::FileSource;
+pub use file::{FileSource, decode_line};
 pub use grpc::{ConnectOptions, Connection, EventStream, OBSERVER_SERVICE, TlsOptions, connect};
 
 use std::pin::Pin;

@@ -1,0 +1,240 @@
+//! `hubl serve` answers as a relay would: the same flows as `--input-file`
+//! for the same filters, Hubble's selectors, following, many clients, and
+//! bad capture lines reported at start-up.
+
+mod support;
+
+use std::{
+    fs,
+    io::{BufRead, BufReader},
+    net::SocketAddr,
+    process::{Command, Stdio},
+    sync::Arc,
+};
+
+use hubl::{
+    proto::observer::{GetFlowsRequest, observer_client::ObserverClient},
+    serve::{Capture, ServeOptions, listen, serve},
+};
+use support::{conformance_dir, run_hubl};
+use tokio_stream::StreamExt;
+
+/// A replay relay on a runtime of its own, serving the conformance corpus.
+struct Relay {
+    address: SocketAddr,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Relay {
+    fn start(rate: Option<u32>) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let text = fs::read(conformance_dir().join("flows.jsonl")).expect("the corpus");
+        let (capture, _) = Capture::parse(&text);
+        let address = runtime.block_on(async {
+            let listener = listen("127.0.0.1:0").await.expect("a port");
+            let address = listener.local_addr().expect("an address");
+            let options = ServeOptions { rate, tls: None };
+            tokio::spawn(serve(
+                listener,
+                Arc::new(capture),
+                options,
+                std::future::pending(),
+            ));
+            address
+        });
+        Self { address, runtime }
+    }
+
+    fn server(&self) -> String {
+        self.address.to_string()
+    }
+}
+
+fn observe(extra: &[&str]) -> Vec<String> {
+    let mut args = vec!["observe".to_string(), "--color".into(), "never".into()];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+#[test]
+fn server_side_filtering_matches_file_filtering() {
+    let relay = Relay::start(None);
+    let capture = fs::read(conformance_dir().join("flows.jsonl")).expect("the corpus");
+    for filters in [
+        &["--namespace", "cilium-test"][..],
+        &["--verdict", "DROPPED", "--protocol", "tcp"],
+        &["--not", "--namespace", "kube-system", "--to-port", "8080"],
+        &["-t", "trace:to-endpoint", "--from-label", "k8s:kind=client"],
+        &["--fqdn", "*.cilium.io"],
+        &["--http-status", "5+"],
+        &["--last", "7", "--to-namespace", "cilium-test"],
+        &["--first", "3", "--verdict", "FORWARDED"],
+        &[
+            "--since",
+            "2023-01-01T00:00:00Z",
+            "--until",
+            "2023-01-02T12:00:00Z",
+        ],
+    ] {
+        let mut from_file = observe(&["--input-file", "-"]);
+        from_file.extend(filters.iter().map(|s| s.to_string()));
+        if !filters
+            .iter()
+            .any(|f| *f == "--last" || *f == "--first" || *f == "--since")
+        {
+            from_file.push("--all".into());
+        }
+        let mut from_relay = from_file.clone();
+        from_relay.splice(3..5, ["--server".to_string(), relay.server()]);
+        let expected = run_hubl(&from_file, &capture);
+        let actual = run_hubl(&from_relay, b"");
+        assert!(actual.status.success(), "{filters:?}: {actual:?}");
+        assert!(!expected.stdout.is_empty(), "{filters:?} selects something");
+        assert!(
+            actual.stdout == expected.stdout,
+            "{filters:?}: relay and file differ\n{}\n---\n{}",
+            String::from_utf8_lossy(&actual.stdout),
+            String::from_utf8_lossy(&expected.stdout)
+        );
+    }
+}
+
+#[test]
+fn status_nodes_and_namespaces_come_from_the_capture() {
+    let relay = Relay::start(None);
+    let status = run_hubl(&["status".into(), "--server".into(), relay.server()], b"");
+    assert!(status.status.success(), "{status:?}");
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(text.contains("Healthcheck (via "), "{text}");
+    assert!(text.contains("Current/Max Flows: 393/393"), "{text}");
+    assert!(text.contains("Connected Nodes: 5/5"), "{text}");
+    let nodes = run_hubl(
+        &[
+            "list".into(),
+            "nodes".into(),
+            "--server".into(),
+            relay.server(),
+        ],
+        b"",
+    );
+    let text = String::from_utf8_lossy(&nodes.stdout);
+    assert!(text.contains("kube-ovn-worker2"), "{text}");
+    let namespaces = run_hubl(
+        &[
+            "list".into(),
+            "namespaces".into(),
+            "--server".into(),
+            relay.server(),
+        ],
+        b"",
+    );
+    let text = String::from_utf8_lossy(&namespaces.stdout);
+    assert!(
+        text.contains("cilium-test") && text.contains("kube-system"),
+        "{text}"
+    );
+}
+
+#[test]
+fn following_replays_with_fresh_timestamps() {
+    let relay = Relay::start(Some(2000));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hubl"))
+        .args(["observe", "--server", &relay.server(), "-f", "-o", "jsonpb"])
+        .env("HUBBLE_CONFIG", "/nonexistent/hubl-test-config.yaml")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("hubl runs");
+    let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
+    let now = chrono::Utc::now();
+    let mut seen = 0;
+    for line in lines.by_ref().take(500) {
+        let line = line.expect("a line");
+        let value: serde_json::Value = serde_json::from_str(&line).expect("JSON");
+        if let Some(time) = value["flow"]["time"].as_str() {
+            let time = chrono::DateTime::parse_from_rfc3339(time).expect("a time");
+            assert!((time.with_timezone(&chrono::Utc) - now).num_seconds().abs() < 60);
+        }
+        seen += 1;
+    }
+    assert_eq!(seen, 500, "the replay goes on past the capture's end");
+    child.kill().expect("hubl stops");
+    let _ = child.wait();
+}
+
+#[test]
+fn fifty_clients_and_some_leave_mid_stream() {
+    let relay = Relay::start(Some(20_000));
+    let address = format!("http://{}", relay.address);
+    relay.runtime.block_on(async move {
+        let mut tasks = Vec::new();
+        for client in 0..50 {
+            let address = address.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut observer = ObserverClient::connect(address).await.expect("connects");
+                let request = GetFlowsRequest {
+                    number: 10,
+                    follow: true,
+                    ..GetFlowsRequest::default()
+                };
+                let mut stream = observer
+                    .get_flows(request)
+                    .await
+                    .expect("a stream")
+                    .into_inner();
+                // Every third client goes away early; the others read on.
+                let wanted = if client % 3 == 0 { 5 } else { 300 };
+                let mut received = 0;
+                while received < wanted {
+                    match stream.next().await {
+                        Some(Ok(_)) => received += 1,
+                        other => panic!("client {client}: stream ended early: {other:?}"),
+                    }
+                }
+                received
+            }));
+        }
+        for (client, task) in tasks.into_iter().enumerate() {
+            let received = task.await.expect("the client task completes");
+            assert_eq!(received, if client % 3 == 0 { 5 } else { 300 });
+        }
+    });
+}
+
+#[test]
+fn a_malformed_capture_line_is_reported_at_start_up() {
+    let dir = std::env::temp_dir().join(format!("hubl-serve-test-{}", std::process::id()));
+    fs::create_dir_all(&dir).expect("a temp dir");
+    let capture = dir.join("capture.jsonl");
+    fs::write(
+        &capture,
+        "{\"flow\":{\"node_name\":\"n1\"}}\n{\"flow\": nope}\n{\"flow\":{\"node_name\":\"n2\"}}\n",
+    )
+    .expect("the capture is written");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hubl"))
+        .args([
+            "serve",
+            "--input-file",
+            capture.to_str().expect("utf-8"),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("hubl serve runs");
+    let mut stderr = BufReader::new(child.stderr.take().expect("piped"));
+    let mut warning = String::new();
+    stderr.read_line(&mut warning).expect("a warning");
+    let mut banner = String::new();
+    stderr.read_line(&mut banner).expect("a banner");
+    child.kill().expect("hubl serve stops");
+    let _ = child.wait();
+    let _ = fs::remove_dir_all(&dir);
+    assert!(warning.contains("line 2:"), "{warning}");
+    assert!(banner.contains("Serving 2 flows"), "{banner}");
+}
