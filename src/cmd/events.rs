@@ -11,6 +11,7 @@ use tokio_stream::{Stream, StreamExt};
 use super::{Outcome, Settings, observe::time_format};
 use crate::{
     cli::{EventsArgs, Output, SelectorArgs},
+    filter,
     printer::{EventPrinter, Format},
     proto::observer::{GetAgentEventsRequest, GetDebugEventsRequest},
     source::SourceError,
@@ -21,10 +22,12 @@ const DEFAULT_EVENT_COUNT: u64 = 20;
 
 pub async fn agent(args: &EventsArgs, settings: &Settings) -> anyhow::Result<Outcome> {
     let mut printer = printer(args)?;
-    let (number, follow) = selection(&args.selectors);
+    let (since, until) = filter::time_range(&args.selectors, chrono::Utc::now())?;
     let request = GetAgentEventsRequest {
-        number,
-        follow,
+        number: number(&args.selectors),
+        follow: args.selectors.follow,
+        since,
+        until,
         ..Default::default()
     };
     let connection = settings.connect().await?;
@@ -41,10 +44,12 @@ pub async fn agent(args: &EventsArgs, settings: &Settings) -> anyhow::Result<Out
 
 pub async fn debug(args: &EventsArgs, settings: &Settings) -> anyhow::Result<Outcome> {
     let mut printer = printer(args)?;
-    let (number, follow) = selection(&args.selectors);
+    let (since, until) = filter::time_range(&args.selectors, chrono::Utc::now())?;
     let request = GetDebugEventsRequest {
-        number,
-        follow,
+        number: number(&args.selectors),
+        follow: args.selectors.follow,
+        since,
+        until,
         ..Default::default()
     };
     let connection = settings.connect().await?;
@@ -79,17 +84,20 @@ fn printer(args: &EventsArgs) -> anyhow::Result<EventPrinter<Stdout>> {
     ))
 }
 
-/// How many events to ask for: `--all` is every one, `--last N` the last
-/// N, and 20 otherwise, following or not (`--first` does not apply).
-fn selection(selectors: &SelectorArgs) -> (u64, bool) {
-    let number = if selectors.all {
+/// How many events to ask for: with a time range, `--last N` as given;
+/// otherwise `--all` is every one and the default 20, following or not
+/// (`--first` does not apply).
+fn number(selectors: &SelectorArgs) -> u64 {
+    let ranged = selectors.since.is_some() || (selectors.until.is_some() && !selectors.follow);
+    if ranged {
+        selectors.last
+    } else if selectors.all {
         u64::MAX
     } else if selectors.last > 0 {
         selectors.last
     } else {
         DEFAULT_EVENT_COUNT
-    };
-    (number, selectors.follow)
+    }
 }
 
 /// Hubble shows only the message of errors the server reports as Unknown

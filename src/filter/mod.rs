@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     cli::{FilterFlag, SelectorArgs},
-    proto::{flow::FlowFilter, observer::GetFlowsRequest},
+    proto::{Timestamp, flow::FlowFilter, observer::GetFlowsRequest},
 };
 
 /// The fields compact, dict and table output print: with
@@ -95,15 +95,7 @@ pub fn build_request(
         return conflict("cannot set both --last and --all");
     }
 
-    let since = match &selectors.since {
-        Some(text) => Some(parse_time(text, now, "since")?),
-        None => None,
-    };
-    // Following, the server has no end time.
-    let until = match &selectors.until {
-        Some(text) if !selectors.follow => Some(parse_time(text, now, "until")?),
-        _ => None,
-    };
+    let (since, until) = time_range(selectors, now)?;
 
     let mut number = selectors.last;
     if since.is_none() && until.is_none() && !first {
@@ -145,11 +137,24 @@ pub fn build_request(
     })
 }
 
-fn parse_time(
-    text: &str,
+/// `--since` and `--until` as the request carries them; following, there
+/// is no end time.
+pub fn time_range(
+    selectors: &SelectorArgs,
     now: DateTime<Utc>,
-    flag: &str,
-) -> Result<crate::proto::Timestamp, FilterError> {
+) -> Result<(Option<Timestamp>, Option<Timestamp>), FilterError> {
+    let since = match &selectors.since {
+        Some(text) => Some(parse_time(text, now, "since")?),
+        None => None,
+    };
+    let until = match &selectors.until {
+        Some(text) if !selectors.follow => Some(parse_time(text, now, "until")?),
+        _ => None,
+    };
+    Ok((since, until))
+}
+
+fn parse_time(text: &str, now: DateTime<Utc>, flag: &str) -> Result<Timestamp, FilterError> {
     time::parse(text, now).ok_or_else(|| {
         FilterError::Invalid(format!(
             "failed to parse the {flag} time: failed to convert {text} to time \
