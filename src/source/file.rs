@@ -2,18 +2,25 @@
 //! writes them, answered with a relay's semantics: the request's filters,
 //! `--first`/`--last` and `--since`/`--until` (by the response's time) are
 //! applied here, since no server does it.
+//!
+//! A reader thread only moves bytes: it hands over blocks of whole lines, so
+//! that a slow pipe never blocks the printer's runtime. Decoding, selection
+//! and printing happen on the printer's thread, where each response is
+//! allocated and freed by the same thread (cheaper, and less memory held by
+//! the allocator than when two threads trade objects).
 
 use std::{
     collections::VecDeque,
     fs::File,
     io::{self, BufRead, BufReader, Read},
     pin::Pin,
-    task::{Context, Poll, ready},
+    sync::mpsc as std_mpsc,
+    task::{Context, Poll},
     thread,
 };
 
 use tokio::sync::mpsc;
-use tokio_stream::{Stream, wrappers::ReceiverStream};
+use tokio_stream::Stream;
 
 use super::{Item, ResponseStream, SourceError};
 use crate::{
@@ -21,18 +28,17 @@ use crate::{
     proto::{Timestamp, observer::GetFlowsRequest, observer::GetFlowsResponse},
 };
 
-/// How many batches of decoded responses may wait for the printer. Decoding
-/// runs on its own thread, so this bounds memory while letting both sides
-/// work at once.
+/// Blocks of lines that may wait for the printer: enough to keep both
+/// threads busy, little enough to bound memory.
 const QUEUE_DEPTH: usize = 2;
+
+/// A block is handed over once it holds this much, or when the input has
+/// nothing more ready.
+const BLOCK_SIZE: usize = 64 * 1024;
 
 /// Hubble's bound on `--last` for file input, which keeps that many
 /// responses in memory until the end.
 const MAX_LAST: u64 = 1_000_000;
-
-/// Responses handed over at once: one wake-up of the printer per batch
-/// rather than per flow.
-const BATCH: usize = 128;
 
 /// Responses read from a file or from stdin (`-`).
 pub struct FileSource {
@@ -57,72 +63,92 @@ impl FileSource {
             })?)
         };
         let selection = Selection::new(request)?;
-        let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
-        let mut batcher = Batcher {
-            sender,
-            items: Vec::with_capacity(BATCH),
-        };
-        let path = self.path.clone();
+        let (blocks, receiver) = mpsc::channel(QUEUE_DEPTH);
+        let (recycle, recycled) = std_mpsc::channel();
         thread::Builder::new()
-            .name("hubl-file-source".into())
+            .name("hubl-file-reader".into())
             .spawn(move || {
-                let reader = BufReader::with_capacity(256 * 1024, reader);
-                read_lines(reader, &path, selection, &mut batcher);
-                batcher.flush();
+                read_blocks(
+                    BufReader::with_capacity(BLOCK_SIZE, reader),
+                    &blocks,
+                    &recycled,
+                )
             })
             .map_err(|source| SourceError::Read {
                 path: self.path.clone(),
                 source,
             })?;
-        Ok(Box::pin(BatchStream {
-            receiver: ReceiverStream::new(receiver),
-            current: Vec::new().into_iter(),
+        Ok(Box::pin(Lines {
+            path: self.path.clone(),
+            receiver,
+            recycle,
+            block: Vec::new(),
+            offset: 0,
+            line_number: 0,
+            selection,
+            sent: 0,
+            last: VecDeque::new(),
+            warned_unknown: false,
+            pending: None,
+            finished: false,
         }))
     }
 }
 
-/// Collects responses into batches for the channel.
-struct Batcher {
-    sender: mpsc::Sender<Vec<Item>>,
-    items: Vec<Item>,
+/// What the reader thread hands over.
+enum Block {
+    /// Whole lines, each ending with a newline (the last one may not, at
+    /// the end of the input).
+    Lines(Vec<u8>),
+    Failed(io::Error),
 }
 
-impl Batcher {
-    /// Queues `item`; false once the printer has gone away.
-    fn push(&mut self, item: Item) -> bool {
-        self.items.push(item);
-        self.items.len() < BATCH || self.flush()
-    }
-
-    /// Hands over what is queued; false once the printer has gone away.
-    fn flush(&mut self) -> bool {
-        if self.items.is_empty() {
-            return true;
-        }
-        let batch = std::mem::replace(&mut self.items, Vec::with_capacity(BATCH));
-        self.sender.blocking_send(batch).is_ok()
-    }
-}
-
-/// The responses of the batches, one at a time.
-struct BatchStream {
-    receiver: ReceiverStream<Vec<Item>>,
-    current: std::vec::IntoIter<Item>,
-}
-
-impl Stream for BatchStream {
-    type Item = Item;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Item>> {
-        loop {
-            if let Some(item) = self.current.next() {
-                return Poll::Ready(Some(item));
-            }
-            match ready!(Pin::new(&mut self.receiver).poll_next(cx)) {
-                Some(batch) => self.current = batch.into_iter(),
-                None => return Poll::Ready(None),
+/// Reads blocks of whole lines until the input ends or the printer goes
+/// away. Emptied blocks come back through `recycled` to be filled again.
+fn read_blocks(
+    mut reader: BufReader<Box<dyn Read + Send>>,
+    blocks: &mpsc::Sender<Block>,
+    recycled: &std_mpsc::Receiver<Vec<u8>>,
+) {
+    let mut block = Vec::with_capacity(BLOCK_SIZE);
+    loop {
+        // About to wait for more input: what was read must not wait too.
+        if reader.buffer().is_empty() && !block.is_empty() {
+            let next = recycled
+                .try_recv()
+                .unwrap_or_else(|_| Vec::with_capacity(BLOCK_SIZE));
+            if blocks
+                .blocking_send(Block::Lines(std::mem::replace(&mut block, next)))
+                .is_err()
+            {
+                return;
             }
         }
+        match reader.read_until(b'\n', &mut block) {
+            Ok(0) => break,
+            Ok(_) if block.len() >= BLOCK_SIZE => {
+                let next = recycled
+                    .try_recv()
+                    .unwrap_or_else(|_| Vec::with_capacity(BLOCK_SIZE));
+                if blocks
+                    .blocking_send(Block::Lines(std::mem::replace(&mut block, next)))
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            Ok(_) => {}
+            Err(error) => {
+                if !block.is_empty() && blocks.blocking_send(Block::Lines(block)).is_err() {
+                    return;
+                }
+                let _ = blocks.blocking_send(Block::Failed(error));
+                return;
+            }
+        }
+    }
+    if !block.is_empty() {
+        let _ = blocks.blocking_send(Block::Lines(block));
     }
 }
 
@@ -174,103 +200,139 @@ impl Selection {
     }
 }
 
-/// Reads, decodes and selects lines until the input ends, the limit is
-/// reached or the receiver goes away.
-fn read_lines(
-    mut reader: BufReader<Box<dyn Read + Send>>,
-    path: &str,
+/// The stream of selected responses, decoded line by line as it is polled.
+struct Lines {
+    path: String,
+    receiver: mpsc::Receiver<Block>,
+    recycle: std_mpsc::Sender<Vec<u8>>,
+    block: Vec<u8>,
+    offset: usize,
+    line_number: u64,
     selection: Selection,
-    batcher: &mut Batcher,
-) {
-    let mut line = Vec::with_capacity(4096);
-    let mut line_number = 0u64;
-    let mut sent = 0u64;
-    let mut last = match selection.limit {
-        Limit::Last(n) => Some(VecDeque::with_capacity(n.min(BATCH))),
-        _ => None,
-    };
-    let mut warned_unknown = false;
-    loop {
-        line.clear();
-        // About to wait for more input: what is decoded must not wait too.
-        if reader.buffer().is_empty() && !batcher.flush() {
-            return;
-        }
-        match reader.read_until(b'\n', &mut line) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(source) => {
-                batcher.push(Err(SourceError::Read {
-                    path: path.to_owned(),
-                    source,
-                }));
-                return;
-            }
-        }
-        line_number += 1;
-        let text = trim_line_end(&line);
-        if text.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let response = match decode_line(text) {
-            Ok((response, unknown)) => {
-                if let Some(field) = unknown
-                    && !warned_unknown
-                {
-                    warned_unknown = true;
-                    let warning = SourceError::UnknownField {
-                        line: line_number,
-                        field,
-                    };
-                    if !batcher.push(Err(warning)) {
-                        return;
-                    }
-                }
-                response
-            }
-            Err(reason) => {
-                let error = SourceError::Malformed {
-                    line: line_number,
-                    reason,
-                };
-                if !batcher.push(Err(error)) {
-                    return;
-                }
+    /// Responses given out, for `--first`.
+    sent: u64,
+    /// The last N responses, for `--last`, given out at the end.
+    last: VecDeque<GetFlowsResponse>,
+    warned_unknown: bool,
+    /// A response to give out after the warning given out before it.
+    pending: Option<GetFlowsResponse>,
+    finished: bool,
+}
+
+impl Lines {
+    /// The next item of the current block, if it has one.
+    fn next_in_block(&mut self) -> Option<Item> {
+        while self.offset < self.block.len() {
+            let rest = &self.block[self.offset..];
+            let end = memchr::memchr(b'\n', rest).map_or(rest.len(), |at| at + 1);
+            self.offset += end;
+            self.line_number += 1;
+            let line = trim_line_end(&rest[..end]);
+            if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-        };
-        if !selection.wants(&response) {
-            continue;
+            let line_number = self.line_number;
+            let (response, unknown) = match decode_line(line) {
+                Ok(decoded) => decoded,
+                Err(reason) => {
+                    return Some(Err(SourceError::Malformed {
+                        line: line_number,
+                        reason,
+                    }));
+                }
+            };
+            let warning = unknown.filter(|_| !self.warned_unknown).map(|field| {
+                self.warned_unknown = true;
+                SourceError::UnknownField {
+                    line: line_number,
+                    field,
+                }
+            });
+            let selected = self.select(response);
+            return match (warning, selected) {
+                (Some(warning), selected) => {
+                    self.pending = selected;
+                    Some(Err(warning))
+                }
+                (None, Some(response)) => Some(Ok(response)),
+                (None, None) => continue,
+            };
         }
-        match (&selection.limit, &mut last) {
-            (Limit::Last(n), Some(ring)) => {
-                if *n == 0 {
-                    continue;
+        None
+    }
+
+    /// Applies the request to one response: given out now, kept for the
+    /// end, or dropped.
+    fn select(&mut self, response: GetFlowsResponse) -> Option<GetFlowsResponse> {
+        if !self.selection.wants(&response) {
+            return None;
+        }
+        match self.selection.limit {
+            Limit::All => Some(response),
+            Limit::First(n) => {
+                self.sent += 1;
+                if self.sent >= n {
+                    // Enough: skip the rest of the block; the reader stops
+                    // when it sees the channel close.
+                    self.finished = true;
+                    self.offset = self.block.len();
+                    self.receiver.close();
                 }
-                if ring.len() == *n {
-                    ring.pop_front();
-                }
-                ring.push_back(response);
+                Some(response)
             }
-            (Limit::First(n), _) => {
-                if !batcher.push(Ok(response)) {
-                    return;
+            Limit::Last(n) => {
+                if n > 0 {
+                    if self.last.len() == n {
+                        self.last.pop_front();
+                    }
+                    self.last.push_back(response);
                 }
-                sent += 1;
-                if sent >= *n {
-                    return;
-                }
-            }
-            _ => {
-                if !batcher.push(Ok(response)) {
-                    return;
-                }
+                None
             }
         }
     }
-    for response in last.into_iter().flatten() {
-        if !batcher.push(Ok(response)) {
-            return;
+}
+
+impl Stream for Lines {
+    type Item = Item;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Item>> {
+        let this = &mut *self;
+        loop {
+            if let Some(response) = this.pending.take() {
+                return Poll::Ready(Some(Ok(response)));
+            }
+            if this.finished && this.offset >= this.block.len() {
+                return Poll::Ready(this.last.pop_front().map(Ok));
+            }
+            if let Some(item) = this.next_in_block() {
+                return Poll::Ready(Some(item));
+            }
+            if this.finished {
+                continue;
+            }
+            match this.receiver.poll_recv(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Block::Lines(block))) => {
+                    let used = std::mem::replace(&mut this.block, block);
+                    this.offset = 0;
+                    if used.capacity() > 0 {
+                        let mut used = used;
+                        used.clear();
+                        // The reader may be gone; the block is then dropped.
+                        let _ = this.recycle.send(used);
+                    }
+                }
+                Poll::Ready(Some(Block::Failed(source))) => {
+                    this.finished = true;
+                    this.block.clear();
+                    return Poll::Ready(Some(Err(SourceError::Read {
+                        path: this.path.clone(),
+                        source,
+                    })));
+                }
+                Poll::Ready(None) => this.finished = true,
+            }
         }
     }
 }
