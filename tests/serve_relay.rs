@@ -90,6 +90,8 @@ fn server_side_filtering_matches_file_filtering() {
         }
         let mut from_relay = from_file.clone();
         from_relay.splice(3..5, ["--server".to_string(), relay.server()]);
+        // The file path has no server to strip fields; ask for all of them.
+        from_relay.push("--use-default-field-masks=false".into());
         let expected = run_hubl(&from_file, &capture);
         let actual = run_hubl(&from_relay, b"");
         assert!(actual.status.success(), "{filters:?}: {actual:?}");
@@ -101,6 +103,34 @@ fn server_side_filtering_matches_file_filtering() {
             String::from_utf8_lossy(&expected.stdout)
         );
     }
+}
+
+#[test]
+fn the_default_field_mask_strips_what_compact_output_does_not_need() {
+    let relay = Relay::start(None);
+    let args = |mask: &str| {
+        let mut args = observe(&[
+            "--server",
+            &relay.server(),
+            "--all",
+            "--fqdn",
+            "*.cilium.io",
+        ]);
+        args.push(format!("--use-default-field-masks={mask}"));
+        args
+    };
+    let full = run_hubl(&args("false"), b"");
+    let masked = run_hubl(&args("true"), b"");
+    assert!(full.status.success() && masked.status.success());
+    let (full, masked) = (
+        String::from_utf8_lossy(&full.stdout),
+        String::from_utf8_lossy(&masked.stdout),
+    );
+    assert_eq!(full.lines().count(), masked.lines().count());
+    // Hubble's default mask has no source_names/destination_names: the
+    // relay sends none, so names give way to addresses, as with hubble.
+    assert!(full.contains("cilium.io"), "{full}");
+    assert!(!masked.contains("cilium.io,"), "{masked}");
 }
 
 #[test]

@@ -18,6 +18,8 @@ use crate::{
 
 /// The fields compact, dict and table output print: with
 /// `--use-default-field-masks` (on by default) only these are requested.
+/// The last six came with cilium/cilium#46672: without them policy verdicts
+/// print as `policy-verdict:none TRAFFIC_DIRECTION_UNKNOWN`.
 pub const DEFAULT_FIELD_MASK: &[&str] = &[
     "time",
     "verdict",
@@ -39,6 +41,12 @@ pub const DEFAULT_FIELD_MASK: &[&str] = &[
     "is_reply",
     "Summary",
     "ip_trace_id",
+    "traffic_direction",
+    "policy_match_type",
+    "ingress_allowed_by",
+    "ingress_denied_by",
+    "egress_allowed_by",
+    "egress_denied_by",
 ];
 
 /// A filter or selector flag whose value cannot be used; the message names

@@ -4,6 +4,7 @@
 //! `--input-file`, the gRPC health service and Peer.Notify.
 
 mod capture;
+mod mask;
 mod observer;
 
 pub use capture::{BadLine, Capture};

@@ -14,7 +14,10 @@ use tokio::sync::mpsc;
 use tokio_stream::{Stream, wrappers::ReceiverStream};
 use tonic::{Request, Response, Status};
 
-use super::capture::{Capture, gap_seconds};
+use super::{
+    capture::{Capture, gap_seconds},
+    mask::FieldMask,
+};
 use crate::{
     filter::FlowMatcher,
     proto::{
@@ -62,11 +65,27 @@ impl ReplayObserver {
     }
 }
 
-/// The part of a GetFlows request that selects stored responses.
+/// The part of a GetFlows request that selects stored responses, and the
+/// fields to send of each.
 struct Selection {
     matcher: FlowMatcher,
     since: Option<Timestamp>,
     until: Option<Timestamp>,
+    mask: Option<FieldMask>,
+}
+
+impl Selection {
+    /// The response as the client asked for it.
+    fn masked(&self, response: &GetFlowsResponse) -> GetFlowsResponse {
+        match (&self.mask, &response.response_types) {
+            (Some(mask), Some(ResponseTypes::Flow(flow))) => GetFlowsResponse {
+                node_name: response.node_name.clone(),
+                time: response.time,
+                response_types: Some(ResponseTypes::Flow(mask.apply(flow))),
+            },
+            _ => response.clone(),
+        }
+    }
 }
 
 impl Selection {
@@ -91,10 +110,15 @@ impl Observer for ReplayObserver {
         let request = request.into_inner();
         let matcher = FlowMatcher::new(&request.whitelist, &request.blacklist)
             .map_err(|error| Status::invalid_argument(error.to_string()))?;
+        let paths = request
+            .field_mask
+            .as_ref()
+            .map_or(&[][..], |mask| &mask.paths[..]);
         let selection = Selection {
             matcher,
             since: request.since,
             until: request.until,
+            mask: FieldMask::new(paths)?,
         };
         let (sender, receiver) = mpsc::channel(CLIENT_QUEUE);
         let capture = Arc::clone(&self.capture);
@@ -224,11 +248,11 @@ async fn send_history(
     let selected = capture.responses.iter().filter(|r| selection.wants(r));
     if everything {
         for response in selected {
-            send(sender, response).await?;
+            send(sender, selection, response).await?;
         }
     } else if request.first {
         for response in selected.take(usize::try_from(number).unwrap_or(usize::MAX)) {
-            send(sender, response).await?;
+            send(sender, selection, response).await?;
         }
     } else {
         let keep = usize::try_from(number).unwrap_or(usize::MAX);
@@ -242,7 +266,7 @@ async fn send_history(
             }
         }
         for response in last {
-            send(sender, response).await?;
+            send(sender, selection, response).await?;
         }
     }
     Ok(())
@@ -250,9 +274,13 @@ async fn send_history(
 
 async fn send(
     sender: &mpsc::Sender<Result<GetFlowsResponse, Status>>,
+    selection: &Selection,
     response: &GetFlowsResponse,
 ) -> Result<(), ()> {
-    sender.send(Ok(response.clone())).await.map_err(|_| ())
+    sender
+        .send(Ok(selection.masked(response)))
+        .await
+        .map_err(|_| ())
 }
 
 /// Replays the capture's flows forever with fresh timestamps, at the
@@ -311,7 +339,7 @@ async fn replay(
             continue;
         }
         replayed.fetch_add(1, Ordering::Relaxed);
-        if sender.send(Ok(response)).await.is_err() {
+        if sender.send(Ok(selection.masked(&response))).await.is_err() {
             return;
         }
     }
