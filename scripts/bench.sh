@@ -18,6 +18,10 @@ RUNS=${2:-5}
 OUT=bench-results
 CAPTURE=$OUT/capture-$FLOWS.jsonl
 mkdir -p "$OUT"
+if [[ ! -x /usr/bin/time ]]; then
+    echo "scripts/bench.sh needs GNU time (/usr/bin/time; Debian package 'time')" >&2
+    exit 1
+fi
 
 cargo build --release --locked --quiet
 cargo build --release --locked --quiet --example gen_capture
@@ -30,24 +34,28 @@ if [[ ! -s $CAPTURE ]]; then
 fi
 
 # Runs a command RUNS times with stdout to /dev/null and prints the medians:
-# "cpu_seconds wall_seconds max_rss_kib". Uses wait4 for exact rusage.
+# "cpu_seconds wall_seconds max_rss_kib". GNU time measures each run (a
+# Python parent's fork would count Python's pages in the child's peak RSS).
 measure() {
-    python3 - "$RUNS" "$@" <<'PY'
-import os, statistics, subprocess, sys, time
-runs = int(sys.argv[1]); cmd = sys.argv[2:]
-cpu, wall, rss = [], [], []
-for _ in range(runs):
-    start = time.monotonic()
-    with open(os.devnull, "wb") as null:
-        proc = subprocess.Popen(cmd, stdout=null, stderr=subprocess.DEVNULL)
-        _, status, usage = os.wait4(proc.pid, 0)
-    wall.append(time.monotonic() - start)
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"failed: {' '.join(cmd)}")
-    cpu.append(usage.ru_utime + usage.ru_stime)
-    rss.append(usage.ru_maxrss)
-print(f"{statistics.median(cpu):.3f} {statistics.median(wall):.3f} {statistics.median(rss):.0f}")
-PY
+    local runs=() report
+    report=$(mktemp)
+    for _ in $(seq 1 "$RUNS"); do
+        if ! /usr/bin/time -o "$report" -f '%U %S %e %M' "$@" >/dev/null 2>&1; then
+            echo "failed: $*" >&2
+            exit 1
+        fi
+        runs+=("$(tail -1 "$report")")
+    done
+    rm -f "$report"
+    printf '%s\n' "${runs[@]}" | python3 -c '
+import statistics, sys
+rows = [list(map(float, line.split())) for line in sys.stdin if line.strip()]
+if len(rows) == 0 or any(len(r) != 4 for r in rows):
+    sys.exit("a run failed")
+cpu = statistics.median(r[0] + r[1] for r in rows)
+wall = statistics.median(r[2] for r in rows)
+rss = statistics.median(r[3] for r in rows)
+print(f"{cpu:.3f} {wall:.3f} {rss:.0f}")'
 }
 
 NOT_FILTERS=()

@@ -66,8 +66,8 @@ impl FieldMask {
 }
 
 /// Copies the flow field named `name` (its proto name); false if there is
-/// no such field.
-#[allow(deprecated)]
+/// no such field. Every arm has the same shape, Copy field or not.
+#[allow(deprecated, clippy::clone_on_copy)]
 fn copy_flow_field(to: &mut Flow, from: &Flow, name: &str) -> bool {
     match name {
         "time" => to.time = from.time.clone(),
@@ -123,6 +123,7 @@ fn copy_flow_field(to: &mut Flow, from: &Flow, name: &str) -> bool {
 }
 
 /// Copies the endpoint field named `name`; false if there is no such field.
+#[allow(clippy::clone_on_copy)]
 fn copy_endpoint_field(to: &mut Endpoint, from: &Endpoint, name: &str) -> bool {
     match name {
         "ID" => to.id = from.id.clone(),
