@@ -11,14 +11,16 @@ use serde_json::ser::{Formatter, Serializer};
 /// `value` on one line, then a newline.
 pub fn write_line(out: &mut impl Write, value: &impl Serialize) -> io::Result<()> {
     let mut bytes = Vec::with_capacity(256);
-    value
-        .serialize(&mut Serializer::with_formatter(
-            &mut bytes,
-            GoFormatter::compact(),
-        ))
-        .map_err(io::Error::from)?;
+    write_compact(&mut bytes, value)?;
     bytes.push(b'\n');
     out.write_all(&bytes)
+}
+
+/// `value` compact, as `json.Encoder` writes it, without the newline.
+pub fn write_compact(out: &mut impl Write, value: &impl Serialize) -> io::Result<()> {
+    value
+        .serialize(&mut Serializer::with_formatter(out, GoFormatter::compact()))
+        .map_err(io::Error::from)
 }
 
 /// `value` indented by two spaces per level, then a newline.

@@ -3,8 +3,7 @@
 
 use std::io::{self, Write};
 
-use serde::Serialize;
-use serde_json::ser::{Formatter, Serializer};
+use super::gojson;
 
 use crate::proto::observer::{GetFlowsResponse, get_flows_response::ResponseTypes};
 
@@ -23,66 +22,30 @@ pub fn write_response(out: &mut impl Write, response: &GetFlowsResponse) -> io::
     match &response.response_types {
         Some(ResponseTypes::Flow(flow)) => {
             key(out, "flow")?;
-            write_value(out, flow)?;
+            gojson::write_compact(out, flow)?;
         }
         Some(ResponseTypes::NodeStatus(status)) => {
             key(out, "node_status")?;
-            write_value(out, status)?;
+            gojson::write_compact(out, status)?;
         }
         Some(ResponseTypes::LostEvents(lost)) => {
             key(out, "lost_events")?;
-            write_value(out, lost)?;
+            gojson::write_compact(out, lost)?;
         }
         None => {}
     }
     if !response.node_name.is_empty() {
         key(out, "node_name")?;
-        write_value(out, &response.node_name)?;
+        gojson::write_compact(out, &response.node_name)?;
     }
     if let Some(time) = &response.time {
         key(out, "time")?;
-        write_value(out, time)?;
+        gojson::write_compact(out, time)?;
     }
     if first {
         out.write_all(b"{")?;
     }
     out.write_all(b"}\n")
-}
-
-fn write_value(out: &mut impl Write, value: &impl Serialize) -> io::Result<()> {
-    value
-        .serialize(&mut Serializer::with_formatter(out, GoFormatter))
-        .map_err(io::Error::from)
-}
-
-/// Compact JSON with Go's HTML-safe escapes: `<`, `>`, `&`, U+2028 and
-/// U+2029 as `\u` sequences, as `encoding/json` writes them by default.
-struct GoFormatter;
-
-impl Formatter for GoFormatter {
-    fn write_string_fragment<W: ?Sized + Write>(
-        &mut self,
-        writer: &mut W,
-        fragment: &str,
-    ) -> io::Result<()> {
-        let bytes = fragment.as_bytes();
-        let mut start = 0;
-        for (index, &byte) in bytes.iter().enumerate() {
-            let escape: &[u8] = match byte {
-                b'<' => b"\\u003c",
-                b'>' => b"\\u003e",
-                b'&' => b"\\u0026",
-                // U+2028 and U+2029 are E2 80 A8 and E2 80 A9 in UTF-8.
-                0xe2 if bytes[index..].starts_with(b"\xe2\x80\xa8") => b"\\u2028",
-                0xe2 if bytes[index..].starts_with(b"\xe2\x80\xa9") => b"\\u2029",
-                _ => continue,
-            };
-            writer.write_all(&bytes[start..index])?;
-            writer.write_all(escape)?;
-            start = index + if byte == 0xe2 { 3 } else { 1 };
-        }
-        writer.write_all(&bytes[start..])
-    }
 }
 
 #[cfg(test)]
@@ -118,7 +81,7 @@ mod tests {
     #[test]
     fn html_characters_are_escaped_as_go_does() {
         let mut out = Vec::new();
-        write_value(&mut out, &"a<b>&c\u{2028}\u{2029}é\"").unwrap();
+        super::gojson::write_compact(&mut out, &"a<b>&c\u{2028}\u{2029}é\"").unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             r#""a\u003cb\u003e\u0026c\u2028\u2029é\"""#
