@@ -2,6 +2,8 @@
 //! for the same filters, Hubble's selectors, following, many clients, and
 //! bad capture lines reported at start-up.
 
+#[path = "support/cli_relay.rs"]
+mod cli_relay;
 mod support;
 
 use std::{
@@ -14,7 +16,7 @@ use std::{
 
 use hubl::{
     proto::observer::{GetFlowsRequest, observer_client::ObserverClient},
-    serve::{Capture, ServeOptions, listen, serve},
+    serve::{Capture, ServeOptions, TlsFiles, listen, serve},
 };
 use support::{conformance_dir, run_hubl};
 use tokio_stream::StreamExt;
@@ -27,6 +29,10 @@ struct Relay {
 
 impl Relay {
     fn start(rate: Option<u32>) -> Self {
+        Self::start_with(ServeOptions { rate, tls: None })
+    }
+
+    fn start_with(options: ServeOptions) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -37,7 +43,6 @@ impl Relay {
         let address = runtime.block_on(async {
             let listener = listen("127.0.0.1:0").await.expect("a port");
             let address = listener.local_addr().expect("an address");
-            let options = ServeOptions { rate, tls: None };
             tokio::spawn(serve(
                 listener,
                 Arc::new(capture),
@@ -267,4 +272,57 @@ fn a_malformed_capture_line_is_reported_at_start_up() {
     let _ = fs::remove_dir_all(&dir);
     assert!(warning.contains("line 2:"), "{warning}");
     assert!(banner.contains("Serving 2 flows"), "{banner}");
+}
+
+#[test]
+fn serves_mutual_tls_with_given_certificates() {
+    let pki = cli_relay::Pki::generate();
+    let relay = Relay::start_with(ServeOptions {
+        rate: None,
+        tls: Some(TlsFiles {
+            certificate: pki.server_cert.clone().into_bytes(),
+            key: pki.server_key.clone().into_bytes(),
+            client_ca: Some(pki.ca.clone().into_bytes()),
+        }),
+    });
+    let dir = std::env::temp_dir().join(format!("hubl-serve-tls-{}", std::process::id()));
+    fs::create_dir_all(&dir).expect("a temp dir");
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        fs::write(&path, text).expect("a PEM file");
+        path.display().to_string()
+    };
+    let ca = write("ca.pem", &pki.ca);
+    let cert = write("client.pem", &pki.client_cert);
+    let key = write("client-key.pem", &pki.client_key);
+    let server = format!("tls://{}", relay.server());
+    let status = |client: &[&str]| {
+        let mut args: Vec<String> = [
+            "status",
+            "--server",
+            &server,
+            "--tls-ca-cert-files",
+            &ca,
+            "--tls-server-name",
+            cli_relay::SERVER_NAME,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.extend(client.iter().map(|s| s.to_string()));
+        run_hubl(&args, b"")
+    };
+    let with_certificate = status(&[
+        "--tls-client-cert-file",
+        &cert,
+        "--tls-client-key-file",
+        &key,
+    ]);
+    let without_certificate = status(&[]);
+    let _ = fs::remove_dir_all(&dir);
+    assert!(with_certificate.status.success(), "{with_certificate:?}");
+    assert!(
+        String::from_utf8_lossy(&with_certificate.stdout).contains("Current/Max Flows: 393/393")
+    );
+    assert_eq!(without_certificate.status.code(), Some(1));
 }
