@@ -6,6 +6,8 @@
 
 #[path = "support/cli_relay.rs"]
 mod cli_relay;
+#[path = "support/pki.rs"]
+mod pki;
 
 use std::{
     fs,

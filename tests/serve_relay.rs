@@ -2,8 +2,8 @@
 //! for the same filters, Hubble's selectors, following, many clients, and
 //! bad capture lines reported at start-up.
 
-#[path = "support/cli_relay.rs"]
-mod cli_relay;
+#[path = "support/pki.rs"]
+mod pki;
 mod support;
 
 use std::{
@@ -276,7 +276,7 @@ fn a_malformed_capture_line_is_reported_at_start_up() {
 
 #[test]
 fn serves_mutual_tls_with_given_certificates() {
-    let pki = cli_relay::Pki::generate();
+    let pki = pki::Pki::generate();
     let relay = Relay::start_with(ServeOptions {
         rate: None,
         tls: Some(TlsFiles {
@@ -304,7 +304,7 @@ fn serves_mutual_tls_with_given_certificates() {
             "--tls-ca-cert-files",
             &ca,
             "--tls-server-name",
-            cli_relay::SERVER_NAME,
+            pki::SERVER_NAME,
         ]
         .iter()
         .map(|s| s.to_string())
