@@ -3,26 +3,7 @@
 
 mod support;
 
-use support::{assert_cases_conform, cases};
-
-/// The cases of tests/conformance_output.rs, which need no filter flag.
-const OUTPUT_CASES: &[&str] = &[
-    "compact",
-    "dict",
-    "table",
-    "json",
-    "print_node_name",
-    "time_yearmonthday",
-    "time_yearmonthdayhour",
-    "time_yearmonthdayhourminute",
-    "time_rfc3339",
-    "time_rfc3339milli",
-    "time_rfc3339micro",
-    "time_rfc3339nano",
-    "time_rfc1123z",
-    "numeric",
-    "no_ip_translation",
-];
+use support::{OUTPUT_CASES, assert_cases_conform, cases};
 
 #[test]
 fn every_other_case_conforms() {

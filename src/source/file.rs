@@ -111,29 +111,25 @@ fn read_blocks(
     recycled: &std_mpsc::Receiver<Vec<u8>>,
 ) {
     let mut block = Vec::with_capacity(BLOCK_SIZE);
+    // Sends the block read so far and starts another, in a recycled buffer
+    // when one has come back; false once the printer has gone away.
+    let hand_over = |block: &mut Vec<u8>| {
+        let next = recycled
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(BLOCK_SIZE));
+        blocks
+            .blocking_send(Block::Lines(std::mem::replace(block, next)))
+            .is_ok()
+    };
     loop {
         // About to wait for more input: what was read must not wait too.
-        if reader.buffer().is_empty() && !block.is_empty() {
-            let next = recycled
-                .try_recv()
-                .unwrap_or_else(|_| Vec::with_capacity(BLOCK_SIZE));
-            if blocks
-                .blocking_send(Block::Lines(std::mem::replace(&mut block, next)))
-                .is_err()
-            {
-                return;
-            }
+        if reader.buffer().is_empty() && !block.is_empty() && !hand_over(&mut block) {
+            return;
         }
         match reader.read_until(b'\n', &mut block) {
             Ok(0) => break,
             Ok(_) if block.len() >= BLOCK_SIZE => {
-                let next = recycled
-                    .try_recv()
-                    .unwrap_or_else(|_| Vec::with_capacity(BLOCK_SIZE));
-                if blocks
-                    .blocking_send(Block::Lines(std::mem::replace(&mut block, next)))
-                    .is_err()
-                {
+                if !hand_over(&mut block) {
                     return;
                 }
             }

@@ -43,6 +43,26 @@ pub fn run_hubl(args: &[String], stdin: &[u8]) -> Output {
     output
 }
 
+/// The cases that need no filter flag: tests/conformance_output.rs runs
+/// them, tests/conformance_filters.rs every other one.
+pub const OUTPUT_CASES: &[&str] = &[
+    "compact",
+    "dict",
+    "table",
+    "json",
+    "print_node_name",
+    "time_yearmonthday",
+    "time_yearmonthdayhour",
+    "time_yearmonthdayhourminute",
+    "time_rfc3339",
+    "time_rfc3339milli",
+    "time_rfc3339micro",
+    "time_rfc3339nano",
+    "time_rfc1123z",
+    "numeric",
+    "no_ip_translation",
+];
+
 /// One case of `cases.tsv`: its name and its flags, split as a shell would.
 pub struct Case {
     pub name: String,
