@@ -50,9 +50,9 @@ pub enum Command {
     List(ListCommand),
     /// Observe flows and events of a Hubble server
     Observe(Box<ObserveCommand>),
-    /// Display status of Hubble server
     /// Serve a capture with Hubble's API, as hubble-relay does
     Serve(ServeCommand),
+    /// Display status of Hubble server
     Status(StatusCommand),
     /// Display detailed version information
     Version,
