@@ -97,3 +97,35 @@ fn first_and_last_select_from_a_file() {
     assert_eq!(too_many.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&too_many.stderr).contains("--last must be <= 1_000_000"));
 }
+
+#[test]
+fn cel_expressions_select_as_the_equivalent_flags_do() {
+    let capture =
+        std::fs::read(support::conformance_dir().join("flows.jsonl")).expect("the corpus");
+    let run = |flags: &[&str]| {
+        let mut list = vec!["observe", "--input-file", "-", "--color", "never"];
+        list.extend_from_slice(flags);
+        let output = run_hubl(&args(&list), &capture);
+        assert!(output.status.success(), "{flags:?}: {output:?}");
+        output.stdout
+    };
+    let by_cel = run(&["--cel-expression", "_flow.verdict == Verdict.DROPPED"]);
+    assert!(!by_cel.is_empty());
+    assert_eq!(by_cel, run(&["--verdict", "DROPPED"]));
+    let dns = run(&[
+        "--cel-expression",
+        "_flow.source.namespace == 'kube-system' && _flow.l4.UDP.destination_port == 53u",
+    ]);
+    assert!(!dns.is_empty());
+    assert_eq!(
+        dns,
+        run(&[
+            "--from-namespace",
+            "kube-system",
+            "--protocol",
+            "udp",
+            "--to-port",
+            "53"
+        ])
+    );
+}

@@ -9,7 +9,7 @@ use std::{net::IpAddr, sync::LazyLock};
 use ipnet::IpNet;
 use regex::Regex;
 
-use super::{FilterError, labels::Selector};
+use super::{FilterError, cel::CelFilter, labels::Selector};
 use crate::proto::{
     flow::{Flow, FlowFilter, TcpFlags, Verdict, Workload, layer4, layer7},
     observer::{GetFlowsResponse, get_flows_response::ResponseTypes},
@@ -95,6 +95,7 @@ enum Check {
     TrafficDirection(Vec<i32>),
     Interface(Vec<(u32, String)>),
     IpTraceId(Vec<u64>),
+    Cel(CelFilter),
 }
 
 #[derive(Clone, Copy)]
@@ -380,13 +381,9 @@ impl Compiled {
             checks.push(Check::TrafficDirection(filter.traffic_direction.clone()));
         }
         if let Some(experimental) = &filter.experimental
-            && let Some(expression) = experimental.cel_expression.first()
+            && !experimental.cel_expression.is_empty()
         {
-            return Err(invalid(
-                "CEL",
-                expression,
-                "CEL expressions are evaluated by the server only; use --server",
-            ));
+            checks.push(Check::Cel(CelFilter::new(&experimental.cel_expression)?));
         }
         if !filter.interface.is_empty() {
             let interfaces = filter
@@ -588,6 +585,7 @@ impl Check {
             Check::IpTraceId(ids) => {
                 ids.contains(&flow.ip_trace_id.as_ref().map_or(0, |t| t.trace_id))
             }
+            Check::Cel(filter) => filter.matches(flow),
         }
     }
 }

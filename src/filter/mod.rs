@@ -1,6 +1,7 @@
 //! From flags to the `GetFlowsRequest` Hubble would send, and the evaluation
 //! of its `FlowFilter`s for sources that have no server to do it.
 
+mod cel;
 mod flags;
 mod labels;
 mod matcher;
