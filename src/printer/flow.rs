@@ -99,7 +99,7 @@ impl FlowRenderer {
             }
             out.push(':');
             self.style.start(out, Color::Yellow);
-            let _ = write!(out, "{port}");
+            out.push_str(itoa::Buffer::new().format(port));
             self.style.end(out);
         }
         self.style.end(out);
@@ -120,7 +120,9 @@ impl FlowRenderer {
                 out.push(')');
             }
             None => {
-                let _ = write!(out, "(ID:{identity})");
+                out.push_str("(ID:");
+                out.push_str(itoa::Buffer::new().format(identity));
+                out.push(')');
             }
         }
         self.style.end(out);
@@ -314,21 +316,21 @@ fn port(flow: &Flow, side: Side) -> Option<u32> {
 /// `namespace/name` as Go's `path.Join` writes it: empty parts left out and
 /// the result cleaned (`//`, `.` and `..` resolved).
 fn push_path_join(out: &mut String, namespace: &str, name: &str) {
-    let clean = |part: &str| {
+    // Kubernetes names never need cleaning; anything with a slash or a dot
+    // segment takes the general path.
+    let plain = |part: &str| {
         !part.is_empty()
-            && !part.ends_with('/')
-            && !part.contains("//")
-            && part
-                .split('/')
-                .all(|segment| segment != "." && segment != "..")
+            && part != "."
+            && part != ".."
+            && memchr::memchr(b'/', part.as_bytes()).is_none()
     };
     if namespace.is_empty() {
-        if clean(name) {
+        if plain(name) {
             out.push_str(name);
         } else {
             push_cleaned(out, name);
         }
-    } else if clean(namespace) && clean(name) && !name.starts_with('/') {
+    } else if plain(namespace) && plain(name) {
         out.push_str(namespace);
         out.push('/');
         out.push_str(name);
