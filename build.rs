@@ -31,6 +31,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // pbjson-types writes `+00:00`; protojson writes `Z`, so Hubble's
         // JSON needs a Timestamp of our own.
         .extern_path(".google.protobuf.Timestamp", "crate::proto::Timestamp")
+        // A flow is over a kilobyte; boxed, a response moves through
+        // streams and channels as a pointer.
+        .boxed(".observer.GetFlowsResponse.response_types.flow")
         .file_descriptor_set_path(&descriptor_path)
         .skip_protoc_run()
         .compile_fds(fds.clone())?;

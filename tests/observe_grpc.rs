@@ -86,7 +86,7 @@ fn flow(summary: &str) -> GetFlowsResponse {
         ..Flow::default()
     };
     GetFlowsResponse {
-        response_types: Some(ResponseTypes::Flow(flow)),
+        response_types: Some(ResponseTypes::Flow(Box::new(flow))),
         ..GetFlowsResponse::default()
     }
 }

@@ -87,7 +87,11 @@ async fn open(
     demo: Option<&Demo>,
 ) -> anyhow::Result<ResponseStream> {
     if let Some(path) = &args.other.input_file {
-        return FileSource::new(path.clone())
+        let mut source = FileSource::new(path.clone());
+        if !matches!(args.formatting.output, Output::Json | Output::Jsonpb) {
+            source = source.headline_only();
+        }
+        return source
             .get_flows(&request)
             .with_context(|| format!("cannot read flows from {path}"));
     }

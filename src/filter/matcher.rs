@@ -36,10 +36,21 @@ impl FlowMatcher {
     /// them.
     pub fn matches(&self, response: &GetFlowsResponse) -> bool {
         let flow = match &response.response_types {
-            Some(ResponseTypes::Flow(flow)) => Some(flow),
+            Some(ResponseTypes::Flow(flow)) => Some(&**flow),
             _ => None,
         };
         self.matches_flow(flow)
+    }
+
+    /// Whether some check reads what a lean reading of flows leaves out:
+    /// labels, workloads, HTTP details, trace context, or anything a CEL
+    /// expression may touch.
+    pub fn needs_whole_flows(&self) -> bool {
+        self.allow
+            .iter()
+            .chain(&self.deny)
+            .flat_map(|filter| &filter.checks)
+            .any(Check::needs_whole_flow)
     }
 
     /// Whether a flow (or its absence) is selected.
@@ -405,6 +416,40 @@ impl Compiled {
 }
 
 impl Check {
+    fn needs_whole_flow(&self) -> bool {
+        match self {
+            Check::Workload(..)
+            | Check::Labels(..)
+            | Check::HttpStatus(..)
+            | Check::HttpMethod(..)
+            | Check::HttpPath(..)
+            | Check::HttpUrl(..)
+            | Check::HttpHeader(..)
+            | Check::TraceId(..)
+            | Check::Cel(..) => true,
+            Check::Uuid(..)
+            | Check::EventType(..)
+            | Check::Verdict(..)
+            | Check::DropReasonDesc(..)
+            | Check::Reply(..)
+            | Check::Encrypted(..)
+            | Check::Identity(..)
+            | Check::Protocol(..)
+            | Check::Ip(..)
+            | Check::Name(..)
+            | Check::Fqdn(..)
+            | Check::DnsQuery(..)
+            | Check::Port(..)
+            | Check::TcpFlags(..)
+            | Check::NodeName(..)
+            | Check::ClusterName(..)
+            | Check::IpVersion(..)
+            | Check::TrafficDirection(..)
+            | Check::Interface(..)
+            | Check::IpTraceId(..) => false,
+        }
+    }
+
     fn matches(&self, present: bool, flow: &Flow) -> bool {
         match self {
             Check::Uuid(uuids) => present && uuids.contains(&flow.uuid),

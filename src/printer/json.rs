@@ -67,10 +67,10 @@ mod tests {
                 seconds: 0,
                 nanos: 0,
             }),
-            response_types: Some(ResponseTypes::Flow(Flow {
+            response_types: Some(ResponseTypes::Flow(Box::new(Flow {
                 node_name: "n1".into(),
                 ..Flow::default()
-            })),
+            }))),
         };
         assert_eq!(
             line(&response),
@@ -98,7 +98,7 @@ mod tests {
         let response = GetFlowsResponse {
             node_name: "n1".into(),
             time: None,
-            response_types: Some(ResponseTypes::Flow(Flow::default())),
+            response_types: Some(ResponseTypes::Flow(Box::default())),
         };
         let ours: serde_json::Value = serde_json::from_str(&line(&response)).unwrap();
         assert_eq!(ours, serde_json::to_value(&response).unwrap());

@@ -81,7 +81,7 @@ impl Selection {
             (Some(mask), Some(ResponseTypes::Flow(flow))) => GetFlowsResponse {
                 node_name: response.node_name.clone(),
                 time: response.time,
-                response_types: Some(ResponseTypes::Flow(mask.apply(flow))),
+                response_types: Some(ResponseTypes::Flow(Box::new(mask.apply(flow)))),
             },
             _ => response.clone(),
         }

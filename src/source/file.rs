@@ -12,7 +12,7 @@
 use std::{
     collections::VecDeque,
     fs::File,
-    io::{self, BufRead, BufReader, Read},
+    io::{self, Read},
     pin::Pin,
     sync::mpsc as std_mpsc,
     task::{Context, Poll},
@@ -22,7 +22,7 @@ use std::{
 use tokio::sync::mpsc;
 use tokio_stream::Stream;
 
-use super::{Item, ResponseStream, SourceError};
+use super::{Item, ResponseStream, SourceError, lean};
 use crate::{
     filter::FlowMatcher,
     proto::{Timestamp, observer::GetFlowsRequest, observer::GetFlowsResponse},
@@ -43,12 +43,24 @@ const MAX_LAST: u64 = 1_000_000;
 /// Responses read from a file or from stdin (`-`).
 pub struct FileSource {
     path: String,
+    lean: bool,
 }
 
 impl FileSource {
     /// A source for `--input-file PATH`; `-` means stdin.
     pub fn new(path: impl Into<String>) -> Self {
-        Self { path: path.into() }
+        Self {
+            path: path.into(),
+            lean: false,
+        }
+    }
+
+    /// Lets flows leave out what compact, dict and table output never print
+    /// (see the `lean` module), which makes reading several times cheaper.
+    /// Flows stay whole when the request's filters need more.
+    pub fn headline_only(mut self) -> Self {
+        self.lean = true;
+        self
     }
 
     /// Starts reading and answers `request` as a relay would. Fails early if
@@ -63,17 +75,12 @@ impl FileSource {
             })?)
         };
         let selection = Selection::new(request)?;
+        let lean = self.lean && !selection.matcher.needs_whole_flows();
         let (blocks, receiver) = mpsc::channel(QUEUE_DEPTH);
         let (recycle, recycled) = std_mpsc::channel();
         thread::Builder::new()
             .name("hubl-file-reader".into())
-            .spawn(move || {
-                read_blocks(
-                    BufReader::with_capacity(BLOCK_SIZE, reader),
-                    &blocks,
-                    &recycled,
-                )
-            })
+            .spawn(move || read_blocks(reader, &blocks, &recycled))
             .map_err(|source| SourceError::Read {
                 path: self.path.clone(),
                 source,
@@ -83,9 +90,11 @@ impl FileSource {
             receiver,
             recycle,
             block: Vec::new(),
+            end: 0,
             offset: 0,
             line_number: 0,
             selection,
+            lean,
             sent: 0,
             last: VecDeque::new(),
             warned_unknown: false,
@@ -97,54 +106,69 @@ impl FileSource {
 
 /// What the reader thread hands over.
 enum Block {
-    /// Whole lines, each ending with a newline (the last one may not, at
-    /// the end of the input).
-    Lines(Vec<u8>),
+    /// A buffer whose first bytes (as many as the count says) are whole
+    /// lines, each ending with a newline (the last one may not, at the end
+    /// of the input). The rest is scratch space, kept for reuse.
+    Lines(Vec<u8>, usize),
     Failed(io::Error),
 }
 
 /// Reads blocks of whole lines until the input ends or the printer goes
-/// away. Emptied blocks come back through `recycled` to be filled again.
+/// away. Input is read straight into the blocks; only the partial line at
+/// the end of a block is copied, to the start of the next one. Used blocks
+/// come back through `recycled`; they keep their length, so that buffers are
+/// zeroed only when first made.
 fn read_blocks(
-    mut reader: BufReader<Box<dyn Read + Send>>,
+    mut reader: Box<dyn Read + Send>,
     blocks: &mpsc::Sender<Block>,
     recycled: &std_mpsc::Receiver<Vec<u8>>,
 ) {
-    let mut block = Vec::with_capacity(BLOCK_SIZE);
-    // Sends the block read so far and starts another, in a recycled buffer
-    // when one has come back; false once the printer has gone away.
-    let hand_over = |block: &mut Vec<u8>| {
-        let next = recycled
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(BLOCK_SIZE));
-        blocks
-            .blocking_send(Block::Lines(std::mem::replace(block, next)))
-            .is_ok()
-    };
+    let mut block = vec![0; BLOCK_SIZE];
+    let mut filled = 0;
     loop {
-        // About to wait for more input: what was read must not wait too.
-        if reader.buffer().is_empty() && !block.is_empty() && !hand_over(&mut block) {
-            return;
+        if filled == block.len() {
+            // One line longer than the block: make room for it.
+            block.resize(block.len() * 2, 0);
         }
-        match reader.read_until(b'\n', &mut block) {
+        let wanted = block.len() - filled;
+        let read = match reader.read(&mut block[filled..]) {
             Ok(0) => break,
-            Ok(_) if block.len() >= BLOCK_SIZE => {
-                if !hand_over(&mut block) {
-                    return;
-                }
-            }
-            Ok(_) => {}
+            Ok(read) => read,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
             Err(error) => {
-                if !block.is_empty() && blocks.blocking_send(Block::Lines(block)).is_err() {
+                if filled > 0 && blocks.blocking_send(Block::Lines(block, filled)).is_err() {
                     return;
                 }
                 let _ = blocks.blocking_send(Block::Failed(error));
                 return;
             }
+        };
+        filled += read;
+        // A short read means the input has nothing more ready (a pipe) or
+        // is ending: what was read must not wait.
+        if read == wanted && filled < block.len() {
+            continue;
+        }
+        let Some(last_newline) = memchr::memrchr(b'\n', &block[..filled]) else {
+            continue;
+        };
+        let partial = last_newline + 1..filled;
+        let mut next = recycled.try_recv().unwrap_or_else(|_| vec![0; BLOCK_SIZE]);
+        if next.len() < partial.len() * 2 {
+            next.resize(partial.len() * 2, 0);
+        }
+        next[..partial.len()].copy_from_slice(&block[partial.clone()]);
+        filled = partial.len();
+        let full = std::mem::replace(&mut block, next);
+        if blocks
+            .blocking_send(Block::Lines(full, last_newline + 1))
+            .is_err()
+        {
+            return;
         }
     }
-    if !block.is_empty() {
-        let _ = blocks.blocking_send(Block::Lines(block));
+    if filled > 0 {
+        let _ = blocks.blocking_send(Block::Lines(block, filled));
     }
 }
 
@@ -202,9 +226,13 @@ struct Lines {
     receiver: mpsc::Receiver<Block>,
     recycle: std_mpsc::Sender<Vec<u8>>,
     block: Vec<u8>,
+    /// Where the lines in `block` end.
+    end: usize,
     offset: usize,
     line_number: u64,
     selection: Selection,
+    /// Whether lines are read leanly when they allow it.
+    lean: bool,
     /// Responses given out, for `--first`.
     sent: u64,
     /// The last N responses, for `--last`, given out at the end.
@@ -218,8 +246,8 @@ struct Lines {
 impl Lines {
     /// The next item of the current block, if it has one.
     fn next_in_block(&mut self) -> Option<Item> {
-        while self.offset < self.block.len() {
-            let rest = &self.block[self.offset..];
+        while self.offset < self.end {
+            let rest = &self.block[self.offset..self.end];
             let end = memchr::memchr(b'\n', rest).map_or(rest.len(), |at| at + 1);
             self.offset += end;
             self.line_number += 1;
@@ -228,7 +256,15 @@ impl Lines {
                 continue;
             }
             let line_number = self.line_number;
-            let (response, unknown) = match decode_line(line) {
+            let lean = match self.lean {
+                true => std::str::from_utf8(line).ok().and_then(lean::decode),
+                false => None,
+            };
+            let decoded = match lean {
+                Some(response) => Ok((response, None)),
+                None => decode_line(line),
+            };
+            let (response, unknown) = match decoded {
                 Ok(decoded) => decoded,
                 Err(reason) => {
                     return Some(Err(SourceError::Malformed {
@@ -271,7 +307,7 @@ impl Lines {
                     // Enough: skip the rest of the block; the reader stops
                     // when it sees the channel close.
                     self.finished = true;
-                    self.offset = self.block.len();
+                    self.offset = self.end;
                     self.receiver.close();
                 }
                 Some(response)
@@ -298,7 +334,7 @@ impl Stream for Lines {
             if let Some(response) = this.pending.take() {
                 return Poll::Ready(Some(Ok(response)));
             }
-            if this.finished && this.offset >= this.block.len() {
+            if this.finished && this.offset >= this.end {
                 return Poll::Ready(this.last.pop_front().map(Ok));
             }
             if let Some(item) = this.next_in_block() {
@@ -309,19 +345,18 @@ impl Stream for Lines {
             }
             match this.receiver.poll_recv(cx) {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(Some(Block::Lines(block))) => {
+                Poll::Ready(Some(Block::Lines(block, end))) => {
                     let used = std::mem::replace(&mut this.block, block);
+                    this.end = end;
                     this.offset = 0;
-                    if used.capacity() > 0 {
-                        let mut used = used;
-                        used.clear();
+                    if !used.is_empty() {
                         // The reader may be gone; the block is then dropped.
                         let _ = this.recycle.send(used);
                     }
                 }
                 Poll::Ready(Some(Block::Failed(source))) => {
                     this.finished = true;
-                    this.block.clear();
+                    this.end = 0;
                     return Poll::Ready(Some(Err(SourceError::Read {
                         path: this.path.clone(),
                         source,

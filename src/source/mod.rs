@@ -4,6 +4,7 @@
 
 mod file;
 mod grpc;
+mod lean;
 
 pub use file::{FileSource, decode_line};
 pub use grpc::{ConnectOptions, Connection, EventStream, OBSERVER_SERVICE, TlsOptions, connect};
