@@ -514,9 +514,11 @@ impl Check {
                 if namespace.is_empty() && name.is_empty() {
                     return false;
                 }
+                // Namespace first: most patterns are `--namespace X`, with
+                // no name prefix, and most flows are in another namespace.
                 names.iter().any(|(want_namespace, prefix)| {
-                    name.starts_with(prefix.as_str())
-                        && (want_namespace.is_empty() || want_namespace == namespace)
+                    (want_namespace.is_empty() || want_namespace == namespace)
+                        && (prefix.is_empty() || name.starts_with(prefix.as_str()))
                 })
             }
             Check::Workload(side, wanted) => endpoint(flow, *side).is_some_and(|e| {
