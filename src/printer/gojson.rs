@@ -152,6 +152,14 @@ impl Formatter for GoFormatter {
         fragment: &str,
     ) -> io::Result<()> {
         let bytes = fragment.as_bytes();
+        // Nearly every string needs none of these escapes; this test has no
+        // early exit, so it compiles to a vectorised pass.
+        let needs_escape = bytes.iter().fold(false, |found, &byte| {
+            found | matches!(byte, b'<' | b'>' | b'&' | 0xe2)
+        });
+        if !needs_escape {
+            return writer.write_all(bytes);
+        }
         let mut start = 0;
         for (index, &byte) in bytes.iter().enumerate() {
             let escape: &[u8] = match byte {

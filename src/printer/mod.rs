@@ -86,6 +86,9 @@ struct Context {
 pub struct Printer<W: Write, E: Write> {
     context: Context,
     scratch: String,
+    /// JSON is serialised here, then written at once: many small writes
+    /// straight into a BufWriter cost more than one copy.
+    json: Vec<u8>,
     table: Option<TabWriter>,
     out: W,
     err: E,
@@ -105,6 +108,7 @@ impl<W: Write, E: Write> Printer<W, E> {
                 records: 0,
             },
             scratch: String::with_capacity(512),
+            json: Vec::with_capacity(2048),
             table: (options.format == Format::Table).then(TabWriter::new),
             out,
             err,
@@ -127,7 +131,11 @@ impl<W: Write, E: Write> Printer<W, E> {
         match &response.response_types {
             Some(ResponseTypes::Flow(flow)) => {
                 match format {
-                    Format::Json => return json::write_response(&mut self.out, response),
+                    Format::Json => {
+                        self.json.clear();
+                        json::write_response(&mut self.json, response)?;
+                        return self.out.write_all(&self.json);
+                    }
                     Format::Compact => compact::render_flow(context, text, flow),
                     Format::Dict => dict::render_flow(context, text, flow),
                     Format::Table => table::render_flow(context, text, flow),
