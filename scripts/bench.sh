@@ -69,16 +69,22 @@ if "$HUBL" observe --not --namespace x --input-file /dev/null >/dev/null 2>&1; t
     add "file -o compact, 20 --not --namespace" "$HUBL" observe --input-file "$CAPTURE" -o compact "${NOT_FILTERS[@]}"
 fi
 
+# The relay starts only when its scenario comes up: loading the capture
+# takes both cores for a while, which would disturb the file scenarios.
 SERVER_PID=
-if "$HUBL" serve --help >/dev/null 2>&1; then
-    PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+start_server() {
     "$HUBL" serve --input-file "$CAPTURE" --listen "127.0.0.1:$PORT" >/dev/null 2>&1 &
     SERVER_PID=$!
     trap '[[ -n $SERVER_PID ]] && kill $SERVER_PID 2>/dev/null' EXIT
     for _ in $(seq 1 600); do
-        "$HUBL" observe --server "127.0.0.1:$PORT" --last 1 >/dev/null 2>&1 && break
+        "$HUBL" observe --server "127.0.0.1:$PORT" --last 1 >/dev/null 2>&1 && return
         sleep 0.5
     done
+    echo "hubl serve did not come up on port $PORT" >&2
+    exit 1
+}
+if "$HUBL" serve --help >/dev/null 2>&1; then
+    PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     add "grpc --all -o compact" "$HUBL" observe --server "127.0.0.1:$PORT" --all -o compact
 fi
 
@@ -88,6 +94,9 @@ fi
     echo "| scenario | CPU-s per 1M flows | wall s | flows/s | peak RSS MiB |"
     echo "|---|---:|---:|---:|---:|"
     for i in "${!NAMES[@]}"; do
+        if [[ ${NAMES[$i]} == grpc* && -z $SERVER_PID ]]; then
+            start_server
+        fi
         read -r cpu wall rss < <(eval "measure ${CMDS[$i]}")
         python3 - "${NAMES[$i]}" "$FLOWS" "$cpu" "$wall" "$rss" <<'PY'
 import sys
