@@ -1,12 +1,15 @@
-//! Cost of rendering each output format, and of decoding jsonpb lines, over
-//! the conformance corpus (about 400 realistic responses).
+//! Cost of rendering each output format, of decoding jsonpb lines (whole,
+//! and leanly for compact, dict and table output), and of evaluating
+//! filters, over the conformance corpus (about 400 realistic responses).
 
 use std::{hint::black_box, io, path::Path};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hubl::{
+    filter::FlowMatcher,
     printer::{Format, PrintOptions, Printer, TimeFormat},
-    proto::observer::GetFlowsResponse,
+    proto::{flow::FlowFilter, observer::GetFlowsResponse},
+    source,
 };
 
 fn corpus() -> (Vec<u8>, Vec<GetFlowsResponse>) {
@@ -69,13 +72,69 @@ fn decoding(c: &mut Criterion) {
     group.bench_function("jsonpb_line", |b| {
         b.iter(|| {
             for line in &lines {
-                let decoded: Result<GetFlowsResponse, _> = serde_json::from_slice(black_box(line));
-                let _ = black_box(decoded);
+                let _ = black_box(source::decode_line(black_box(line)));
+            }
+        })
+    });
+    let texts: Vec<&str> = lines
+        .iter()
+        .map(|line| std::str::from_utf8(line).expect("UTF-8 corpus"))
+        .collect();
+    group.bench_function("jsonpb_line_lean", |b| {
+        b.iter(|| {
+            for text in &texts {
+                let _ = black_box(source::decode_line_lean(black_box(text)));
             }
         })
     });
     group.finish();
 }
 
-criterion_group!(benches, printers, decoding);
+fn filters(json: &[String]) -> Vec<FlowFilter> {
+    json.iter()
+        .map(|filter| serde_json::from_str(filter).expect("a FlowFilter"))
+        .collect()
+}
+
+fn filtering(c: &mut Criterion) {
+    let (_, responses) = corpus();
+    // What `--not --namespace bench-ns-N` sends, twenty times over.
+    let namespaces: Vec<String> = (1..=20)
+        .flat_map(|n| {
+            [
+                format!(r#"{{"source_pod":["bench-ns-{n}/"]}}"#),
+                format!(r#"{{"destination_pod":["bench-ns-{n}/"]}}"#),
+            ]
+        })
+        .collect();
+    let mixed = [
+        r#"{"source_pod":["cilium-test/"],"verdict":["DROPPED","FORWARDED"]}"#.to_owned(),
+        r#"{"destination_port":["53","80","443"],"protocol":["tcp","udp"]}"#.to_owned(),
+        r#"{"source_label":["k8s:app=client","reserved:host"]}"#.to_owned(),
+        r#"{"destination_ip":["10.0.0.0/8"],"http_method":["GET"]}"#.to_owned(),
+    ];
+    let cases = [
+        (
+            "20_denied_namespaces",
+            FlowMatcher::new(&[], &filters(&namespaces)),
+        ),
+        ("mixed_allow_list", FlowMatcher::new(&filters(&mixed), &[])),
+    ];
+    let mut group = c.benchmark_group("filter");
+    group.throughput(Throughput::Elements(responses.len() as u64));
+    for (name, matcher) in cases {
+        let matcher = matcher.expect("valid filters");
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                responses
+                    .iter()
+                    .filter(|response| matcher.matches(black_box(response)))
+                    .count()
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, printers, decoding, filtering);
 criterion_main!(benches);

@@ -8,6 +8,7 @@ mod lean;
 
 pub use file::{FileSource, decode_line};
 pub use grpc::{ConnectOptions, Connection, EventStream, OBSERVER_SERVICE, TlsOptions, connect};
+pub use lean::decode as decode_line_lean;
 
 use std::pin::Pin;
 
