@@ -129,3 +129,68 @@ fn cel_expressions_select_as_the_equivalent_flags_do() {
         ])
     );
 }
+
+/// Lines are read in blocks of 64 KiB: a longer line, and a last line with
+/// no newline, are still read whole.
+#[test]
+fn long_lines_and_a_last_line_without_newline_are_read_whole() {
+    let long = "x".repeat(300_000);
+    let input = format!(
+        "{GOOD}\n{{\"flow\":{{\"Summary\":\"{long}\"}}}}\n{GOOD}\n{{\"flow\":{{\"Summary\":\"end\"}}}}"
+    );
+    for output_format in ["compact", "jsonpb"] {
+        let output = run_hubl(
+            &args(&["observe", "--input-file", "-", "-o", output_format]),
+            input.as_bytes(),
+        );
+        assert!(output.status.success());
+        assert!(output.stderr.is_empty(), "{output:?}");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let lines: Vec<&str> = stdout.lines().collect();
+        assert_eq!(lines.len(), 4, "{output_format}");
+        assert!(lines[1].contains(&long), "{output_format}");
+        assert!(lines[3].contains("end"), "{output_format}");
+    }
+}
+
+/// `kubectl logs -f ... | hubl observe --input-file -`: each flow is printed
+/// when its line arrives, not when a block fills or the input ends.
+#[test]
+fn a_piped_stream_is_printed_as_it_arrives() {
+    use std::{
+        io::{BufRead, BufReader, Write},
+        process::{Command, Stdio},
+        sync::mpsc,
+        time::Duration,
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hubl"))
+        .args(["observe", "--input-file", "-", "--color", "never"])
+        .env("TZ", "UTC")
+        .env("HUBBLE_CONFIG", "/nonexistent/hubl-test-config.yaml")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the hubl binary runs");
+    let mut input = child.stdin.take().expect("stdin is piped");
+    let (lines, received) = mpsc::channel();
+    let stdout = child.stdout.take().expect("stdout is piped");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            if lines.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    for summary in ["first", "second"] {
+        writeln!(input, r#"{{"flow":{{"Summary":"{summary}"}}}}"#).expect("hubl reads");
+        input.flush().expect("hubl reads");
+        let line = received
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the flow is printed while the input stays open");
+        assert!(line.contains(summary), "{line}");
+    }
+    drop(input);
+    assert!(child.wait().expect("hubl exits").success());
+}
