@@ -93,5 +93,16 @@ fn open_enums(code: &str) -> Result<String, Box<dyn std::error::Error>> {
     if code.contains("Invalid variant") || code.contains(" as i32") {
         return Err("pbjson's enum code changed shape; update open_enums in build.rs".into());
     }
-    Ok(code)
+    // A capture from a newer Hubble has fields this build does not know;
+    // pbjson skips them silently. Telling the user once needs to know that
+    // one was skipped, which a flag set here tells far more cheaply than
+    // wrapping every decoder to watch for it.
+    let skip = "_ => Ok(GeneratedField::__SkipField__),";
+    if !code.contains(skip) {
+        return Err("pbjson's unknown-field code changed shape; update build.rs".into());
+    }
+    Ok(code.replace(
+        skip,
+        "_ => { crate::proto::unknown_field_skipped(); Ok(GeneratedField::__SkipField__) }",
+    ))
 }

@@ -33,9 +33,29 @@ mod timestamp;
 
 pub use timestamp::Timestamp;
 
-use std::{fmt, marker::PhantomData};
+use std::{cell::Cell, fmt, marker::PhantomData};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
+
+thread_local! {
+    static UNKNOWN_FIELD_SKIPPED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Called by the generated JSON decoders (build.rs puts the call there)
+/// when they skip a field they do not know.
+pub fn unknown_field_skipped() {
+    UNKNOWN_FIELD_SKIPPED.with(|skipped| skipped.set(true));
+}
+
+/// Runs `decode` and tells whether it skipped fields unknown to this build.
+pub fn noting_unknown_fields<T>(decode: impl FnOnce() -> T) -> (T, bool) {
+    UNKNOWN_FIELD_SKIPPED.with(|skipped| skipped.set(false));
+    let value = decode();
+    (
+        value,
+        UNKNOWN_FIELD_SKIPPED.with(|skipped| skipped.replace(false)),
+    )
+}
 
 /// A proto3 enum field as protojson treats it: a known value is written by
 /// name, an unknown one as its number, and both forms are accepted on input.

@@ -19,6 +19,7 @@ use std::{
     thread,
 };
 
+use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio_stream::Stream;
 
@@ -262,7 +263,7 @@ impl Lines {
             };
             let decoded = match lean {
                 Some(response) => Ok((response, None)),
-                None => decode_line(line),
+                None => decode(line, !self.warned_unknown),
             };
             let (response, unknown) = match decoded {
                 Ok(decoded) => decoded,
@@ -376,15 +377,28 @@ fn trim_line_end(line: &[u8]) -> &[u8] {
 /// Decodes one jsonpb line. Unknown fields are dropped, as the latest Hubble
 /// does; the first one met is returned so that the caller can warn once.
 pub fn decode_line(text: &[u8]) -> Result<(GetFlowsResponse, Option<String>), String> {
+    decode(text, true)
+}
+
+/// `decode_line`, naming an unknown field only if `name_unknown`: finding
+/// its path means decoding the line a second time.
+fn decode(text: &[u8], name_unknown: bool) -> Result<(GetFlowsResponse, Option<String>), String> {
     // One UTF-8 check for the whole line is cheaper than one per string.
     let text = std::str::from_utf8(text).map_err(|e| format!("invalid UTF-8: {e}"))?;
-    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let (response, skipped) = crate::proto::noting_unknown_fields(|| {
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let response = GetFlowsResponse::deserialize(&mut deserializer)?;
+        deserializer.end().map(|()| response)
+    });
+    let response = response.map_err(|e| e.to_string())?;
+    if !(skipped && name_unknown) {
+        return Ok((response, None));
+    }
     let mut unknown = None;
-    let response: GetFlowsResponse = serde_ignored::deserialize(&mut deserializer, |path| {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let _: Result<GetFlowsResponse, _> = serde_ignored::deserialize(&mut deserializer, |path| {
         // serde_ignored marks the message inside a oneof as `?`: leave it out.
         unknown.get_or_insert_with(|| path.to_string().replace(".?", ""));
-    })
-    .map_err(|e| e.to_string())?;
-    deserializer.end().map_err(|e| e.to_string())?;
+    });
     Ok((response, unknown))
 }
