@@ -1,7 +1,7 @@
 //! `-o json` / `-o jsonpb`: proto3 JSON with proto field names, one
 //! response per line, byte for byte as Hubble's `json.Encoder` writes it.
 
-use std::io::{self, Write};
+use std::io;
 
 use super::gojson;
 
@@ -11,41 +11,42 @@ use crate::proto::observer::{GetFlowsResponse, get_flows_response::ResponseTypes
 /// field because protojson follows declaration order, where the oneof
 /// (`flow`, ...) comes before `node_name` and `time`, while pbjson puts
 /// oneofs last; keeping Hubble's order keeps diffs against its output clean.
-pub fn write_response(out: &mut impl Write, response: &GetFlowsResponse) -> io::Result<()> {
+pub fn write_response(out: &mut Vec<u8>, response: &GetFlowsResponse) -> io::Result<()> {
     let mut first = true;
-    let mut key = |out: &mut dyn Write, name: &str| -> io::Result<()> {
-        out.write_all(if first { b"{\"" } else { b",\"" })?;
+    let mut key = |out: &mut Vec<u8>, name: &str| {
+        out.extend_from_slice(if first { b"{\"" } else { b",\"" });
         first = false;
-        out.write_all(name.as_bytes())?;
-        out.write_all(b"\":")
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"\":");
     };
     match &response.response_types {
         Some(ResponseTypes::Flow(flow)) => {
-            key(out, "flow")?;
-            gojson::write_compact(out, flow)?;
+            key(out, "flow");
+            gojson::extend_compact(out, flow)?;
         }
         Some(ResponseTypes::NodeStatus(status)) => {
-            key(out, "node_status")?;
-            gojson::write_compact(out, status)?;
+            key(out, "node_status");
+            gojson::extend_compact(out, status)?;
         }
         Some(ResponseTypes::LostEvents(lost)) => {
-            key(out, "lost_events")?;
-            gojson::write_compact(out, lost)?;
+            key(out, "lost_events");
+            gojson::extend_compact(out, lost)?;
         }
         None => {}
     }
     if !response.node_name.is_empty() {
-        key(out, "node_name")?;
-        gojson::write_compact(out, &response.node_name)?;
+        key(out, "node_name");
+        gojson::extend_compact(out, &response.node_name)?;
     }
     if let Some(time) = &response.time {
-        key(out, "time")?;
-        gojson::write_compact(out, time)?;
+        key(out, "time");
+        gojson::extend_compact(out, time)?;
     }
     if first {
-        out.write_all(b"{")?;
+        out.push(b'{');
     }
-    out.write_all(b"}\n")
+    out.extend_from_slice(b"}\n");
+    Ok(())
 }
 
 #[cfg(test)]
@@ -81,7 +82,7 @@ mod tests {
     #[test]
     fn html_characters_are_escaped_as_go_does() {
         let mut out = Vec::new();
-        super::gojson::write_compact(&mut out, &"a<b>&c\u{2028}\u{2029}é\"").unwrap();
+        super::gojson::extend_compact(&mut out, &"a<b>&c\u{2028}\u{2029}é\"").unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             r#""a\u003cb\u003e\u0026c\u2028\u2029é\"""#

@@ -131,11 +131,7 @@ impl<W: Write, E: Write> Printer<W, E> {
         match &response.response_types {
             Some(ResponseTypes::Flow(flow)) => {
                 match format {
-                    Format::Json => {
-                        self.json.clear();
-                        json::write_response(&mut self.json, response)?;
-                        return self.out.write_all(&self.json);
-                    }
+                    Format::Json => return self.write_json(response, false),
                     Format::Compact => compact::render_flow(context, text, flow),
                     Format::Dict => dict::render_flow(context, text, flow),
                     Format::Table => table::render_flow(context, text, flow),
@@ -145,7 +141,7 @@ impl<W: Write, E: Write> Printer<W, E> {
             }
             Some(ResponseTypes::LostEvents(lost)) => {
                 match format {
-                    Format::Json => return json::write_response(&mut self.out, response),
+                    Format::Json => return self.write_json(response, false),
                     Format::Compact => compact::render_lost_events(context, text, response, lost),
                     Format::Dict => dict::render_lost_events(context, text, response, lost),
                     Format::Table => table::render_lost_events(context, text, response, lost),
@@ -160,7 +156,7 @@ impl<W: Write, E: Write> Printer<W, E> {
                 // Flows already buffered come first, as they came first.
                 self.out.flush()?;
                 match format {
-                    Format::Json => return json::write_response(&mut self.err, response),
+                    Format::Json => return self.write_json(response, true),
                     Format::Dict => {
                         dict::render_node_status(context, text, response, event);
                         if self.context.records == 0 {
@@ -180,6 +176,16 @@ impl<W: Write, E: Write> Printer<W, E> {
             None => {}
         }
         Ok(())
+    }
+
+    /// One response as a line of JSON, to stdout or (node status) stderr.
+    fn write_json(&mut self, response: &GetFlowsResponse, to_err: bool) -> io::Result<()> {
+        self.json.clear();
+        json::write_response(&mut self.json, response)?;
+        match to_err {
+            true => self.err.write_all(&self.json),
+            false => self.out.write_all(&self.json),
+        }
     }
 
     fn emit(&mut self, text: &str) -> io::Result<()> {
