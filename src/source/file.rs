@@ -29,13 +29,16 @@ use crate::{
     proto::{Timestamp, observer::GetFlowsRequest, observer::GetFlowsResponse},
 };
 
-/// Blocks of lines that may wait for the printer: enough to keep both
-/// threads busy, little enough to bound memory.
-const QUEUE_DEPTH: usize = 2;
+/// Blocks of lines that may wait for the printer. With one waiting, one
+/// being printed and one being filled, both threads stay busy; more only
+/// holds memory.
+const QUEUE_DEPTH: usize = 1;
 
 /// A block is handed over once it holds this much, or when the input has
-/// nothing more ready.
-const BLOCK_SIZE: usize = 64 * 1024;
+/// nothing more ready. Each hand-over may wake the other thread: reading a
+/// million flows with 64 KiB blocks took about 0.8 s of system time, with
+/// 256 KiB blocks about 0.3 s, and peak RSS stays under 10 MiB.
+const BLOCK_SIZE: usize = 256 * 1024;
 
 /// Hubble's bound on `--last` for file input, which keeps that many
 /// responses in memory until the end.
