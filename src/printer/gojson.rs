@@ -119,8 +119,15 @@ fn needs_attention(word: u64) -> bool {
         let matched = word ^ (ONES * u64::from(byte));
         matched.wrapping_sub(ONES) & !matched & HIGH
     };
+    let has_either = |mask: u8, byte: u8| {
+        // With `mask` set, the two bytes that differ only in it look alike.
+        let matched = (word | (ONES * u64::from(mask))) ^ (ONES * u64::from(byte));
+        matched.wrapping_sub(ONES) & !matched & HIGH
+    };
     let control = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
-    (control | has(b'"') | has(b'\\') | has(b'<') | has(b'>') | has(b'&') | has(0xe2)) != 0
+    // `"` and `&` are 0x22 and 0x26, `<` and `>` 0x3c and 0x3e.
+    let html_or_quote = has_either(0x04, b'&') | has_either(0x02, b'>');
+    (control | html_or_quote | has(b'\\') | has(0xe2)) != 0
 }
 
 /// `text` as a JSON string: serde_json's escapes (short forms for the
