@@ -194,3 +194,26 @@ fn a_piped_stream_is_printed_as_it_arrives() {
     drop(input);
     assert!(child.wait().expect("hubl exits").success());
 }
+
+/// Compact output reads flows leanly, without the fields it does not
+/// print; filters on those fields must still see them.
+#[test]
+fn filters_on_unprinted_fields_still_select_from_a_file() {
+    let input = r#"{"flow":{"uuid":"u-1","Summary":"one","source":{"cluster_name":"east","labels":["k8s:app=a"]},"interface":{"index":3,"name":"eth0"}}}
+{"flow":{"uuid":"u-2","Summary":"two","source":{"cluster_name":"west","labels":["k8s:app=b"]},"interface":{"index":4,"name":"eth1"}}}
+"#;
+    for (flags, wanted) in [
+        (&["--uuid", "u-2"][..], "(two)"),
+        (&["--cluster", "east"][..], "(one)"),
+        (&["--interface", "eth1"][..], "(two)"),
+        (&["--label", "app=a"][..], "(one)"),
+    ] {
+        let mut list = vec!["observe", "--input-file", "-", "-o", "compact"];
+        list.extend_from_slice(flags);
+        let output = run_hubl(&args(&list), input.as_bytes());
+        assert!(output.status.success(), "{flags:?}: {output:?}");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(stdout.lines().count(), 1, "{flags:?}: {stdout}");
+        assert!(stdout.contains(wanted), "{flags:?}: {stdout}");
+    }
+}

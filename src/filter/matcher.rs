@@ -43,8 +43,8 @@ impl FlowMatcher {
     }
 
     /// Whether some check reads what a lean reading of flows leaves out:
-    /// labels, workloads, HTTP details, trace context, or anything a CEL
-    /// expression may touch.
+    /// UUIDs, cluster names, interfaces, labels, workloads, HTTP details,
+    /// trace context, or anything a CEL expression may touch.
     pub fn needs_whole_flows(&self) -> bool {
         self.allow
             .iter()
@@ -418,7 +418,10 @@ impl Compiled {
 impl Check {
     fn needs_whole_flow(&self) -> bool {
         match self {
-            Check::Workload(..)
+            Check::Uuid(..)
+            | Check::ClusterName(..)
+            | Check::Interface(..)
+            | Check::Workload(..)
             | Check::Labels(..)
             | Check::HttpStatus(..)
             | Check::HttpMethod(..)
@@ -427,8 +430,7 @@ impl Check {
             | Check::HttpHeader(..)
             | Check::TraceId(..)
             | Check::Cel(..) => true,
-            Check::Uuid(..)
-            | Check::EventType(..)
+            Check::EventType(..)
             | Check::Verdict(..)
             | Check::DropReasonDesc(..)
             | Check::Reply(..)
@@ -442,10 +444,8 @@ impl Check {
             | Check::Port(..)
             | Check::TcpFlags(..)
             | Check::NodeName(..)
-            | Check::ClusterName(..)
             | Check::IpVersion(..)
             | Check::TrafficDirection(..)
-            | Check::Interface(..)
             | Check::IpTraceId(..) => false,
         }
     }

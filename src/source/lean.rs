@@ -11,8 +11,9 @@
 //! error messages. So everything it accepts, it must decode as the full
 //! decoder does.
 //!
-//! Left out of the flows it gives: endpoint labels and workloads, node
-//! labels, HTTP and Kafka records' contents (the record's kind is kept),
+//! Left out of the flows it gives: the flow's UUID and interface, endpoint
+//! cluster names, labels and workloads, node labels, HTTP and Kafka
+//! records' contents (the record's kind is kept),
 //! DNS answers, policies' labels and revisions, ICMP, VRRP and IGMP
 //! contents (the protocol is kept), trace context, and the flow fields no
 //! output of these formats prints (`emitter`, `tunnel`, `file`, `extensions`,
@@ -126,8 +127,7 @@ impl Response<'_> {
 )]
 struct Flow<'a> {
     time: Option<Timestamp>,
-    #[serde(borrow, default)]
-    uuid: Text<'a>,
+    uuid: Skipped,
     emitter: Skipped,
     verdict: Option<OpenEnum<flow::Verdict>>,
     drop_reason: Skipped,
@@ -167,8 +167,7 @@ struct Flow<'a> {
     drop_reason_desc: Option<OpenEnum<flow::DropReason>>,
     is_reply: Option<bool>,
     debug_capture_point: Option<OpenEnum<flow::DebugCapturePoint>>,
-    #[serde(borrow)]
-    interface: Option<Interface<'a>>,
+    interface: Skipped,
     proxy_port: Option<Number<u32>>,
     trace_context: Skipped,
     sock_xlate_point: Option<OpenEnum<flow::SocketTranslationPoint>>,
@@ -208,7 +207,6 @@ impl Flow<'_> {
         #[allow(deprecated)]
         Some(flow::Flow {
             time: self.time,
-            uuid: self.uuid.into_string(),
             verdict: open_enum(self.verdict),
             auth_type: open_enum(self.auth_type),
             ethernet: self.ethernet.map(Ethernet::into_ethernet),
@@ -232,7 +230,6 @@ impl Flow<'_> {
             drop_reason_desc: open_enum(self.drop_reason_desc),
             is_reply: self.is_reply.map(|value| pbjson_types::BoolValue { value }),
             debug_capture_point: open_enum(self.debug_capture_point),
-            interface: self.interface.map(Interface::into_interface),
             proxy_port: number(self.proxy_port),
             sock_xlate_point: open_enum(self.sock_xlate_point),
             summary: self.Summary.into_string(),
@@ -432,8 +429,7 @@ struct Icmp {
 struct Endpoint<'a> {
     ID: Option<Number<u32>>,
     identity: Option<Number<u32>>,
-    #[serde(borrow, default)]
-    cluster_name: Text<'a>,
+    cluster_name: Skipped,
     #[serde(borrow, default)]
     namespace: Text<'a>,
     labels: Skipped,
@@ -447,7 +443,6 @@ impl Endpoint<'_> {
         flow::Endpoint {
             id: number(self.ID),
             identity: number(self.identity),
-            cluster_name: self.cluster_name.into_string(),
             namespace: self.namespace.into_string(),
             pod_name: self.pod_name.into_string(),
             ..flow::Endpoint::default()
@@ -591,23 +586,6 @@ impl IpTraceId {
         flow::IpTraceId {
             trace_id: number(self.trace_id),
             ip_option_type: number(self.ip_option_type),
-        }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Interface<'a> {
-    index: Option<Number<u32>>,
-    #[serde(borrow, default)]
-    name: Text<'a>,
-}
-
-impl Interface<'_> {
-    fn into_interface(self) -> flow::NetworkInterface {
-        flow::NetworkInterface {
-            index: number(self.index),
-            name: self.name.into_string(),
         }
     }
 }
