@@ -417,57 +417,30 @@ impl<'s, 'a> ser::Serializer for &'s mut GoSerializer<'a> {
     }
 }
 
-impl ser::SerializeSeq for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
+/// Sequences of every kind are arrays.
+macro_rules! array_serializers {
+    ($($trait:ident::$method:ident),*) => {$(
+        impl ser::$trait for Compound<'_, '_> {
+            type Ok = ();
+            type Error = Error;
 
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
+            fn $method<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
+                self.element(value)
+            }
 
-    fn end(self) -> Result<(), Error> {
-        Compound::finish(self, b']')
-    }
+            fn end(self) -> Result<(), Error> {
+                Compound::finish(self, b']')
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
-
-    fn end(self) -> Result<(), Error> {
-        Compound::finish(self, b']')
-    }
-}
-
-impl ser::SerializeTupleStruct for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
-
-    fn end(self) -> Result<(), Error> {
-        Compound::finish(self, b']')
-    }
-}
-
-impl ser::SerializeTupleVariant for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
-
-    fn end(self) -> Result<(), Error> {
-        Compound::finish(self, b']')
-    }
-}
+array_serializers!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
 
 impl ser::SerializeMap for Compound<'_, '_> {
     type Ok = ();
@@ -533,6 +506,15 @@ fn key_must_be_a_string() -> Error {
     Error("map keys must be strings".to_owned())
 }
 
+/// Serializer methods that refuse: the value cannot be a map key.
+macro_rules! not_a_key {
+    ($($method:ident($($argument:ty),*)),*) => {$(
+        fn $method(self, $(_: $argument),*) -> Result<(), Error> {
+            Err(key_must_be_a_string())
+        }
+    )*};
+}
+
 impl ser::Serializer for KeySerializer<'_, '_> {
     type Ok = ();
     type Error = Error;
@@ -544,62 +526,37 @@ impl ser::Serializer for KeySerializer<'_, '_> {
     type SerializeStruct = ser::Impossible<(), Error>;
     type SerializeStructVariant = ser::Impossible<(), Error>;
 
+    not_a_key!(
+        serialize_bool(bool),
+        serialize_i8(i8),
+        serialize_i16(i16),
+        serialize_i32(i32),
+        serialize_i64(i64),
+        serialize_u8(u8),
+        serialize_u16(u16),
+        serialize_u32(u32),
+        serialize_u64(u64),
+        serialize_f32(f32),
+        serialize_f64(f64),
+        serialize_bytes(&[u8]),
+        serialize_none(),
+        serialize_unit(),
+        serialize_unit_struct(&'static str)
+    );
+
     fn serialize_str(self, value: &str) -> Result<(), Error> {
         write_string(self.0.out, value);
         Ok(())
     }
 
-    fn serialize_bool(self, _: bool) -> Result<(), Error> {
-        Err(key_must_be_a_string())
-    }
-    fn serialize_i8(self, _: i8) -> Result<(), Error> {
-        Err(key_must_be_a_string())
-    }
-    fn serialize_i16(self, _: i16) -> Result<(), Error> {
-        Err(key_must_be_a_string())
-    }
-    fn serialize_i32(self, _: i32) -> Result<(), Error> {
-        Err(key_must_be_a_string())
-    }
-    fn serialize_i64(self, _: i64) -> Result<(), Error> {
-        Err(key_must_be_a_string())
-    }
-    fn serialize_u8(self, _: u8) -> Result<(), Error> {
-        Err(key_must_be_a_string())
-    }
-    fn serialize_u16(self, _: u16) -> Result<(), Error> {
-        Err(key_must_be_a_string())
-    }
-    fn serialize_u32(self, _: u32) -> Result<(), Error> {
-        Err(key_must_be_a_string())
-    }
-    fn serialize_u64(self, _: u64) -> Result<(), Error> {
-        Err(key_must_be_a_string())
-    }
-    fn serialize_f32(self, _: f32) -> Result<(), Error> {
-        Err(key_must_be_a_string())
-    }
-    fn serialize_f64(self, _: f64) -> Result<(), Error> {
-        Err(key_must_be_a_string())
-    }
     fn serialize_char(self, value: char) -> Result<(), Error> {
         self.serialize_str(value.encode_utf8(&mut [0; 4]))
     }
-    fn serialize_bytes(self, _: &[u8]) -> Result<(), Error> {
-        Err(key_must_be_a_string())
-    }
-    fn serialize_none(self) -> Result<(), Error> {
-        Err(key_must_be_a_string())
-    }
+
     fn serialize_some<T: ?Sized + Serialize>(self, _: &T) -> Result<(), Error> {
         Err(key_must_be_a_string())
     }
-    fn serialize_unit(self) -> Result<(), Error> {
-        Err(key_must_be_a_string())
-    }
-    fn serialize_unit_struct(self, _: &'static str) -> Result<(), Error> {
-        Err(key_must_be_a_string())
-    }
+
     fn serialize_unit_variant(
         self,
         _: &'static str,
@@ -608,6 +565,7 @@ impl ser::Serializer for KeySerializer<'_, '_> {
     ) -> Result<(), Error> {
         self.serialize_str(variant)
     }
+
     fn serialize_newtype_struct<T: ?Sized + Serialize>(
         self,
         _: &'static str,
@@ -615,6 +573,7 @@ impl ser::Serializer for KeySerializer<'_, '_> {
     ) -> Result<(), Error> {
         value.serialize(self)
     }
+
     fn serialize_newtype_variant<T: ?Sized + Serialize>(
         self,
         _: &'static str,
@@ -624,12 +583,15 @@ impl ser::Serializer for KeySerializer<'_, '_> {
     ) -> Result<(), Error> {
         Err(key_must_be_a_string())
     }
+
     fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Error> {
         Err(key_must_be_a_string())
     }
+
     fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Error> {
         Err(key_must_be_a_string())
     }
+
     fn serialize_tuple_struct(
         self,
         _: &'static str,
@@ -637,6 +599,7 @@ impl ser::Serializer for KeySerializer<'_, '_> {
     ) -> Result<Self::SerializeTupleStruct, Error> {
         Err(key_must_be_a_string())
     }
+
     fn serialize_tuple_variant(
         self,
         _: &'static str,
@@ -646,12 +609,15 @@ impl ser::Serializer for KeySerializer<'_, '_> {
     ) -> Result<Self::SerializeTupleVariant, Error> {
         Err(key_must_be_a_string())
     }
+
     fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Error> {
         Err(key_must_be_a_string())
     }
+
     fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, Error> {
         Err(key_must_be_a_string())
     }
+
     fn serialize_struct_variant(
         self,
         _: &'static str,
