@@ -159,16 +159,11 @@ fn long_lines_and_a_last_line_without_newline_are_read_whole() {
 fn a_piped_stream_is_printed_as_it_arrives() {
     use std::{
         io::{BufRead, BufReader, Write},
-        process::{Command, Stdio},
+        process::Stdio,
         sync::mpsc,
         time::Duration,
     };
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hubl"))
-        .args(["observe", "--input-file", "-", "--color", "never"])
-        .env("TZ", "UTC")
-        .env("HUBBLE_CONFIG", "/nonexistent/hubl-test-config.yaml")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
+    let mut child = support::hubl_command(&["observe", "--input-file", "-", "--color", "never"])
         .stderr(Stdio::null())
         .spawn()
         .expect("the hubl binary runs");

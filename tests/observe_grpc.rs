@@ -223,17 +223,9 @@ fn ctrl_c_flushes_what_was_received_and_exits_130() {
 
 #[test]
 fn a_closed_pipe_ends_quietly() {
-    use std::{
-        io::{Read, Write},
-        process::{Command, Stdio},
-    };
+    use std::io::{Read, Write};
     let capture = fs::read(conformance_dir().join("flows.jsonl")).expect("the corpus");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hubl"))
-        .args(["observe", "--input-file", "-", "--color", "never"])
-        .env("HUBBLE_CONFIG", "/nonexistent/hubl-test-config.yaml")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+    let mut child = support::hubl_command(&["observe", "--input-file", "-", "--color", "never"])
         .spawn()
         .expect("hubl runs");
     let mut stdin = child.stdin.take().expect("piped");

@@ -17,10 +17,11 @@ pub fn conformance_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/conformance")
 }
 
-/// Runs `hubl ARGS` with `stdin` as standard input, in UTC, without colour
-/// or configuration from the environment.
-pub fn run_hubl(args: &[String], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hubl"))
+/// `hubl ARGS`, in UTC, without colour or configuration from the
+/// environment, with its standard streams piped.
+pub fn hubl_command<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hubl"));
+    command
         .args(args)
         .env("TZ", "UTC")
         .env_remove("NO_COLOR")
@@ -28,9 +29,13 @@ pub fn run_hubl(args: &[String], stdin: &[u8]) -> Output {
         .env("HUBBLE_CONFIG", "/nonexistent/hubl-test-config.yaml")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the hubl binary runs");
+        .stderr(Stdio::piped());
+    command
+}
+
+/// Runs `hubl ARGS` (see `hubl_command`) with `stdin` as standard input.
+pub fn run_hubl(args: &[String], stdin: &[u8]) -> Output {
+    let mut child = hubl_command(args).spawn().expect("the hubl binary runs");
     let mut input = child.stdin.take().expect("stdin is piped");
     let stdin = stdin.to_vec();
     let writer = std::thread::spawn(move || {
