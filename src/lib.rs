@@ -15,3 +15,17 @@ pub mod printer;
 pub mod proto;
 pub mod serve;
 pub mod source;
+
+/// Helpers shared by unit tests.
+#[cfg(test)]
+mod testing {
+    /// Repeatable pseudo-random numbers below a bound (xorshift).
+    pub fn numbers(mut state: u64) -> impl FnMut(u64) -> u64 {
+        move |bound| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % bound
+        }
+    }
+}

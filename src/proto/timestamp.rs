@@ -296,21 +296,11 @@ mod tests {
         );
     }
 
-    /// Repeatable pseudo-random numbers below a bound (xorshift).
-    fn numbers(mut state: u64) -> impl FnMut(u64) -> u64 {
-        move |bound| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % bound
-        }
-    }
-
     /// The fast path agrees with chrono wherever it answers, and answers
     /// for the form captures use.
     #[test]
     fn the_utc_fast_path_agrees_with_chrono() {
-        let mut next = numbers(0x2545_f491_4f6c_dd1d);
+        let mut next = crate::testing::numbers(0x2545_f491_4f6c_dd1d);
         for _ in 0..20_000 {
             let text = format!(
                 "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}Z",
@@ -348,7 +338,7 @@ mod tests {
 
     #[test]
     fn the_utc_formatter_agrees_with_chrono() {
-        let mut next = numbers(0x9e37_79b9_7f4a_7c15);
+        let mut next = crate::testing::numbers(0x9e37_79b9_7f4a_7c15);
         let span = (MAX_SECONDS - MIN_SECONDS + 1) as u64;
         for round in 0..20_000 {
             let seconds = match round {

@@ -260,11 +260,11 @@ impl Lines {
                 continue;
             }
             let line_number = self.line_number;
-            let lean = match self.lean {
-                true => std::str::from_utf8(line).ok().and_then(lean::decode),
-                false => None,
+            let read = match self.lean {
+                true => lean::decode,
+                false => lean::decode_whole,
             };
-            let decoded = match lean {
+            let decoded = match std::str::from_utf8(line).ok().and_then(read) {
                 Some(response) => Ok((response, None)),
                 None => decode(line, !self.warned_unknown),
             };

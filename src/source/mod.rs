@@ -5,6 +5,7 @@
 mod file;
 mod grpc;
 mod lean;
+mod scan;
 
 pub use file::{FileSource, decode_line};
 pub use grpc::{ConnectOptions, Connection, EventStream, OBSERVER_SERVICE, TlsOptions, connect};

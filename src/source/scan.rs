@@ -1,0 +1,394 @@
+//! A small JSON reader for the lean decoder: it walks one line in place,
+//! borrowing strings from it, and gives up (`None`) on anything it does not
+//! read exactly as serde_json would. Giving up is never an error: the
+//! caller then decodes the line with serde_json, which reports it.
+//!
+//! Going by hand instead of through serde halves the cost of a line: keys
+//! are matched as bytes, skipped values are stepped over without visitors,
+//! and string ends are found eight bytes at a time.
+
+use std::borrow::Cow;
+
+use crate::proto::ProtoNumber;
+
+/// Deeper values are left to serde_json, whose own limit is 128.
+const MAX_DEPTH: u32 = 100;
+
+/// A position in one line of JSON.
+pub struct Cursor<'a> {
+    /// Whether fields that headline output never prints are skipped.
+    headline_only: bool,
+    text: &'a str,
+    bytes: &'a [u8],
+    at: usize,
+    depth: u32,
+}
+
+impl<'a> Cursor<'a> {
+    /// A cursor at the start of `line`, or `None` for lines with control
+    /// bytes: JSON allows them only as whitespace (tabs, newlines), which
+    /// this reader does not skip, and never inside strings, which it does
+    /// not check.
+    pub fn new(line: &'a str, headline_only: bool) -> Option<Self> {
+        let bytes = line.as_bytes();
+        // Branch-free per chunk so that it vectorizes.
+        let clean = bytes
+            .chunks(64)
+            .all(|chunk| !chunk.iter().fold(false, |seen, &b| seen | (b < 0x20)));
+        clean.then_some(Self {
+            headline_only,
+            text: line,
+            bytes,
+            at: 0,
+            depth: 0,
+        })
+    }
+
+    /// Whether only spaces are left.
+    pub fn at_end(&mut self) -> bool {
+        self.peek().is_none()
+    }
+
+    /// The next byte that is not a space, left in place.
+    fn peek(&mut self) -> Option<u8> {
+        while self.bytes.get(self.at) == Some(&b' ') {
+            self.at += 1;
+        }
+        self.bytes.get(self.at).copied()
+    }
+
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        (self.peek()? == byte).then(|| self.at += 1)
+    }
+
+    fn enter(&mut self) -> Option<()> {
+        self.depth += 1;
+        (self.depth <= MAX_DEPTH).then_some(())
+    }
+
+    /// Reads an object, calling `field` with each key; `field` must read or
+    /// skip the value.
+    pub fn object(
+        &mut self,
+        mut field: impl FnMut(&mut Self, &'a [u8]) -> Option<()>,
+    ) -> Option<()> {
+        self.eat(b'{')?;
+        self.enter()?;
+        if self.peek()? == b'}' {
+            self.at += 1;
+        } else {
+            loop {
+                let key = self.key()?;
+                self.eat(b':')?;
+                field(self, key)?;
+                match self.peek()? {
+                    b',' => self.at += 1,
+                    b'}' => {
+                        self.at += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        self.depth -= 1;
+        Some(())
+    }
+
+    /// Reads an array, calling `item` for each element; `item` must read or
+    /// skip it.
+    pub fn array(&mut self, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(b'[')?;
+        self.enter()?;
+        if self.peek()? == b']' {
+            self.at += 1;
+        } else {
+            loop {
+                item(self)?;
+                match self.peek()? {
+                    b',' => self.at += 1,
+                    b']' => {
+                        self.at += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        self.depth -= 1;
+        Some(())
+    }
+
+    /// An array read into a vector, one `item` per element.
+    pub fn vec<T>(&mut self, mut item: impl FnMut(&mut Self) -> Option<T>) -> Option<Vec<T>> {
+        let mut items = Vec::new();
+        self.array(|cursor| {
+            items.push(item(cursor)?);
+            Some(())
+        })?;
+        Some(items)
+    }
+
+    /// A key, as raw bytes. Keys with escapes are left to serde_json: no
+    /// field name needs one.
+    fn key(&mut self) -> Option<&'a [u8]> {
+        self.eat(b'"')?;
+        let start = self.at;
+        let end = start + quote_or_backslash(&self.bytes[start..])?;
+        (self.bytes[end] == b'"').then(|| {
+            self.at = end + 1;
+            &self.bytes[start..end]
+        })
+    }
+
+    /// Steps over a string whose opening quote has been read, giving the
+    /// index of its closing quote and whether it holds escapes.
+    fn string_end(&mut self) -> Option<(usize, bool)> {
+        let mut at = self.at;
+        let mut escaped = false;
+        loop {
+            at += quote_or_backslash(self.bytes.get(at..)?)?;
+            if self.bytes[at] == b'"' {
+                self.at = at + 1;
+                return Some((at, escaped));
+            }
+            escaped = true;
+            // The escaped byte cannot end the string; serde_json checks the
+            // escape itself below.
+            at += 2;
+        }
+    }
+
+    /// A string, borrowed from the line unless it holds escapes.
+    pub fn str(&mut self) -> Option<Cow<'a, str>> {
+        self.eat(b'"')?;
+        let start = self.at;
+        let (end, escaped) = self.string_end()?;
+        if escaped {
+            serde_json::from_str(&self.text[start - 1..=end])
+                .ok()
+                .map(Cow::Owned)
+        } else {
+            Some(Cow::Borrowed(&self.text[start..end]))
+        }
+    }
+
+    pub fn string(&mut self) -> Option<String> {
+        self.str().map(Cow::into_owned)
+    }
+
+    pub fn strings(&mut self) -> Option<Vec<String>> {
+        self.vec(Self::string)
+    }
+
+    pub fn boolean(&mut self) -> Option<bool> {
+        match self.peek()? {
+            b't' => self.literal(b"true").map(|()| true),
+            b'f' => self.literal(b"false").map(|()| false),
+            _ => None,
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        self.bytes[self.at..].starts_with(word).then(|| {
+            self.at += word.len();
+        })
+    }
+
+    /// A proto3 JSON number: an integer, or a string holding a number as
+    /// protojson writes 64-bit ones. Fractions and exponents are left to
+    /// serde_json.
+    pub fn number<T: ProtoNumber>(&mut self) -> Option<T> {
+        if self.peek()? == b'"' {
+            return self.str()?.parse().ok();
+        }
+        let (text, integer) = self.number_text()?;
+        if !integer {
+            return None;
+        }
+        match text.strip_prefix('-') {
+            Some(_) => T::from_i64(text.parse().ok()?),
+            None => T::from_u64(text.parse().ok()?),
+        }
+    }
+
+    /// A number as JSON spells it, and whether it is an integer.
+    fn number_text(&mut self) -> Option<(&'a str, bool)> {
+        let start = self.at;
+        let digits = |cursor: &mut Self| {
+            let from = cursor.at;
+            while cursor.bytes.get(cursor.at).is_some_and(u8::is_ascii_digit) {
+                cursor.at += 1;
+            }
+            (cursor.at > from).then_some(())
+        };
+        if self.bytes.get(self.at) == Some(&b'-') {
+            self.at += 1;
+        }
+        match self.bytes.get(self.at)? {
+            b'0' => self.at += 1,
+            b'1'..=b'9' => digits(self)?,
+            _ => return None,
+        }
+        let mut integer = true;
+        if self.bytes.get(self.at) == Some(&b'.') {
+            self.at += 1;
+            digits(self)?;
+            integer = false;
+        }
+        if matches!(self.bytes.get(self.at), Some(b'e' | b'E')) {
+            self.at += 1;
+            if matches!(self.bytes.get(self.at), Some(b'+' | b'-')) {
+                self.at += 1;
+            }
+            digits(self)?;
+            integer = false;
+        }
+        Some((&self.text[start..self.at], integer))
+    }
+
+    /// An enum value, by name or by number, as protojson accepts it.
+    pub fn enumeration<E: Into<i32>>(&mut self, by_name: fn(&str) -> Option<E>) -> Option<i32> {
+        if self.peek()? == b'"' {
+            by_name(&self.str()?).map(Into::into)
+        } else {
+            self.number()
+        }
+    }
+
+    /// Reads a field that headline output never prints into `slot`, or
+    /// steps over it when only the headline is wanted.
+    pub fn extra<T>(
+        &mut self,
+        slot: &mut T,
+        read: impl FnOnce(&mut Self) -> Option<T>,
+    ) -> Option<()> {
+        if self.headline_only {
+            self.skip_field()
+        } else {
+            *slot = read(self)?;
+            Some(())
+        }
+    }
+
+    /// Steps over a field that only headline output may leave unread.
+    pub fn headline_skip(&mut self) -> Option<()> {
+        if self.headline_only {
+            self.skip_field()
+        } else {
+            None
+        }
+    }
+
+    /// Steps over the value of a known field without reading it. A null is
+    /// refused: the full decoder accepts it for some fields and not others.
+    pub fn skip_field(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'n' => None,
+            _ => self.skip(),
+        }
+    }
+
+    /// Steps over any value, checking its syntax.
+    fn skip(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'"' => {
+                self.at += 1;
+                let start = self.at;
+                let (end, escaped) = self.string_end()?;
+                if escaped {
+                    serde_json::from_str::<serde::de::IgnoredAny>(&self.text[start - 1..=end])
+                        .ok()?;
+                }
+                Some(())
+            }
+            b'{' => self.object(|cursor, _| cursor.skip()),
+            b'[' => self.array(Self::skip),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            _ => self.number_text().map(drop),
+        }
+    }
+}
+
+/// Where the first `"` or `\\` is. Most JSON strings in flows are short
+/// (keys, names, addresses), too short for memchr's vector setup to pay:
+/// eight bytes at a time is faster for them.
+fn quote_or_backslash(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::MAX / 255;
+    const HIGH: u64 = ONES << 7;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes(chunk.try_into().ok()?);
+        let quotes = word ^ (ONES * u64::from(b'"'));
+        let backslashes = word ^ (ONES * u64::from(b'\\'));
+        // A zero byte in either word marks a match (Mycroft's test).
+        let found = (quotes.wrapping_sub(ONES) & !quotes
+            | backslashes.wrapping_sub(ONES) & !backslashes)
+            & HIGH;
+        if found != 0 {
+            return Some(offset + found.trailing_zeros() as usize / 8);
+        }
+        offset += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\')
+        .map(|at| offset + at)
+}
+
+/// The fields of one object already read: the full decoder refuses a field
+/// given twice, so the lean one leaves such lines to it.
+#[derive(Default)]
+pub struct Seen(u64);
+
+impl Seen {
+    pub fn first(&mut self, field: u32) -> Option<()> {
+        let bit = 1u64 << field;
+        let first = self.0 & bit == 0;
+        self.0 |= bit;
+        first.then_some(())
+    }
+}
+
+/// The position of `name` in `names`, for numbering fields at compile time.
+pub const fn field_index(names: &[&[u8]], name: &[u8]) -> u32 {
+    let mut index = 0;
+    while index < names.len() {
+        let candidate = names[index];
+        if candidate.len() == name.len() {
+            let mut at = 0;
+            while at < name.len() && candidate[at] == name[at] {
+                at += 1;
+            }
+            if at == name.len() {
+                assert!(index < 64, "Seen holds 64 fields");
+                return index as u32;
+            }
+        }
+        index += 1;
+    }
+    panic!("field name not in the list");
+}
+
+/// Matches a key against an object's field names and runs the arm of the
+/// field, refusing unknown fields and fields given twice:
+/// `fields!(key, seen, { b"name" => expression, ... })`.
+macro_rules! fields {
+    ($key:expr, $seen:expr, { $($name:literal => $read:expr),* $(,)? }) => {{
+        const NAMES: &[&[u8]] = &[$($name),*];
+        match $key {
+            $($name => {
+                $seen.first(const { $crate::source::scan::field_index(NAMES, $name) })?;
+                $read;
+            })*
+            _ => return None,
+        }
+        Some(())
+    }};
+}
+
+pub(crate) use fields;
