@@ -235,6 +235,30 @@ fn invalid_flags_are_refused_naming_the_flag() {
             &["--field-mask", "time"][..],
             "compact output format is not compatible with custom field mask",
         ),
+        (
+            &["-o", "json", "--field-mask", "time,source.nope"][..],
+            r#"failed to construct field mask: proto: invalid path "source.nope" for message "flow.Flow""#,
+        ),
+        (
+            &["-o", "json", "--field-mask", "source.labels.key"][..],
+            r#"failed to construct field mask: proto: invalid path "source.labels.key" for message "flow.Flow""#,
+        ),
+        // One flag that conflicts twice reports both conflicts, a line each.
+        (
+            &[
+                "--from-pod",
+                "b/p",
+                "--from-service",
+                "b/s",
+                "--from-namespace",
+                "a",
+            ][..],
+            "invalid argument \"a\" for \"--from-namespace\" flag: namespace conflict: \"a\" does not contain \"b/p\"\nnamespace conflict: \"a\" does not contain \"b/s\"\n",
+        ),
+        (
+            &["--pod", "a/x", "--service", "b/s"][..],
+            "namespace of service \"b/s\" conflict with pod \"a\"",
+        ),
     ] {
         let mut args = vec![
             "observe".to_string(),
@@ -247,4 +271,26 @@ fn invalid_flags_are_refused_naming_the_flag() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(message), "{flags:?}: {stderr}");
     }
+}
+
+#[test]
+fn nested_field_mask_paths_are_sent_as_given() {
+    let request = request_for(&[
+        "-o",
+        "json",
+        "--field-mask",
+        "source.namespace,time.seconds,l7.http.url",
+    ]);
+    assert_eq!(
+        request.field_mask,
+        Some(FieldMask {
+            paths: strings(&["source.namespace", "time.seconds", "l7.http.url"]),
+        })
+    );
+}
+
+#[test]
+fn a_pod_without_namespace_does_not_conflict_with_one() {
+    let request = request_for(&["--from-pod", "/p", "--from-namespace", "a"]);
+    assert_eq!(request.whitelist[0].source_pod, strings(&["/p"]));
 }

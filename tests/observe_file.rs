@@ -212,3 +212,66 @@ fn filters_on_unprinted_fields_still_select_from_a_file() {
         assert!(stdout.contains(wanted), "{flags:?}: {stdout}");
     }
 }
+
+/// Filters the file is read with are built as Hubble's server builds them,
+/// and refused with its messages.
+#[test]
+fn invalid_filters_are_refused_with_hubbles_messages() {
+    for (flags, message) in [
+        (
+            &["--label", "bad selector"][..],
+            "invalid source label filter: unable to parse requirement: found 'selector', expected: in, notin, =, ==, !=, gt, lt",
+        ),
+        (
+            &["--to-label", "k8s:app in (a, -b)"][..],
+            "invalid destination label filter: unable to parse requirement: values[0][k8s.app]: Invalid value: \"-b\"",
+        ),
+        (
+            &["-t", "drop", "--http-header", "X-Id:7"][..],
+            "filtering by http headers requires the event type filter to only match 'l7' events",
+        ),
+        (
+            &["--http-path", "("][..],
+            "invalid http path filter: (: error parsing regexp: missing closing ): `(`",
+        ),
+        (
+            &["--from-ip", "10.0.0.0/33"][..],
+            "invalid IP prefix \"10.0.0.0/33\" in filter: netip.ParsePrefix(\"10.0.0.0/33\"): prefix length out of range",
+        ),
+    ] {
+        let mut list = vec!["observe", "--input-file", "-"];
+        list.extend(flags);
+        let output = run_hubl(&args(&list), GOOD.as_bytes());
+        assert_eq!(output.status.code(), Some(1), "{flags:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(message), "{flags:?}: {stderr}");
+    }
+}
+
+#[test]
+fn labels_and_http_paths_select_as_hubble_selects() {
+    let input = r#"{"flow":{"Summary":"web","source":{"labels":["k8s:app=web","cidr:10.1.2.0/24"]},"l7":{"http":{"url":"http://web:80/api/v1?q=/x"}}}}
+{"flow":{"Summary":"db","source":{"labels":["container:app=db","cidr:192.168.0.0/16"]},"l7":{"http":{"url":"/api/v2%2Fdb"}}}}
+"#;
+    for (flags, kept) in [
+        (&["--from-label", "app"][..], &["web", "db"][..]),
+        (&["--from-label", "k8s:app"][..], &["web"][..]),
+        (&["--from-label", "app notin (web)"][..], &["db"][..]),
+        (&["--from-label", "cidr:10.0.0.0/8"][..], &["web"][..]),
+        (&["--from-label", "!cidr:10.0.0.0/8"][..], &["db"][..]),
+        (&["--http-path", "^/api/v1$"][..], &["web"][..]),
+        (&["--http-path", "x$"][..], &[][..]),
+        (&["--http-path", "^/api/v2/db$"][..], &["db"][..]),
+    ] {
+        let mut list = vec!["observe", "--input-file", "-", "-o", "json"];
+        list.extend(flags);
+        let output = run_hubl(&args(&list), input.as_bytes());
+        assert!(output.status.success(), "{flags:?}: {output:?}");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let printed: Vec<&str> = ["web", "db"]
+            .into_iter()
+            .filter(|name| stdout.contains(&format!("\"Summary\":\"{name}\"")))
+            .collect();
+        assert_eq!(printed, kept, "{flags:?}: {stdout}");
+    }
+}

@@ -8,7 +8,7 @@
 //! conditions at the end. `--not` sends the next flag to a second tracker
 //! whose filters become the denylist.
 
-use super::FilterError;
+use super::{FilterError, go_quote};
 use crate::{
     cli::FilterFlag,
     proto::flow::{
@@ -348,49 +348,29 @@ impl Tracker {
         self.check_namespace_conflicts()
     }
 
-    /// A namespace flag with a pod or service of another namespace.
+    /// A namespace flag with a pod or service of another namespace, or a
+    /// pod and a service of different namespaces. As Hubble, each filter
+    /// reports every kind of conflict it has, one per line, and the left
+    /// filter is checked first.
     fn check_namespace_conflicts(&self) -> Result<(), String> {
         for filter in [&self.left, &self.right].into_iter().flatten() {
-            let checks: [(&[String], &[String]); 8] = [
-                (&self.namespaces, &filter.source_pod),
-                (&self.namespaces, &filter.source_service),
-                (&self.namespaces, &filter.destination_pod),
-                (&self.namespaces, &filter.destination_service),
-                (&self.source_namespaces, &filter.source_pod),
-                (&self.source_namespaces, &filter.source_service),
-                (&self.destination_namespaces, &filter.destination_pod),
-                (&self.destination_namespaces, &filter.destination_service),
-            ];
-            for (namespaces, names) in checks {
-                for namespace in namespaces {
-                    for name in names {
-                        if let Some((name_namespace, _)) = name.split_once('/')
-                            && name_namespace != namespace
-                        {
-                            return Err(format!(
-                                "namespace conflict: {namespace:?} does not contain {name:?}"
-                            ));
-                        }
-                    }
-                }
-            }
-            for (pods, services) in [
-                (&filter.source_pod, &filter.source_service),
-                (&filter.destination_pod, &filter.destination_service),
-            ] {
-                for pod in pods {
-                    let Some((pod_namespace, _)) = pod.split_once('/') else {
-                        continue;
-                    };
-                    for service in services {
-                        let service_namespace = service.split_once('/').map_or("", |(ns, _)| ns);
-                        if service_namespace != pod_namespace {
-                            return Err(format!(
-                                "namespace of service {service:?} conflict with pod {pod_namespace:?}"
-                            ));
-                        }
-                    }
-                }
+            let errors: Vec<String> = [
+                namespace_conflict(&self.namespaces, &filter.source_pod),
+                namespace_conflict(&self.namespaces, &filter.source_service),
+                namespace_conflict(&self.namespaces, &filter.destination_pod),
+                namespace_conflict(&self.namespaces, &filter.destination_service),
+                namespace_conflict(&self.source_namespaces, &filter.source_pod),
+                namespace_conflict(&self.source_namespaces, &filter.source_service),
+                namespace_conflict(&self.destination_namespaces, &filter.destination_pod),
+                namespace_conflict(&self.destination_namespaces, &filter.destination_service),
+                service_conflict(&filter.source_pod, &filter.source_service),
+                service_conflict(&filter.destination_pod, &filter.destination_service),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            if !errors.is_empty() {
+                return Err(errors.join("\n"));
             }
         }
         Ok(())
@@ -426,6 +406,47 @@ impl Tracker {
             vec![left, right]
         }
     }
+}
+
+/// The namespace a `namespace/name` names; empty for a bare or `/name`.
+fn namespace_of(name: &str) -> &str {
+    name.split_once('/').map_or("", |(namespace, _)| namespace)
+}
+
+/// The first name outside one of the namespaces.
+fn namespace_conflict(namespaces: &[String], names: &[String]) -> Option<String> {
+    namespaces.iter().find_map(|namespace| {
+        names.iter().find_map(|name| {
+            let named = namespace_of(name);
+            (!named.is_empty() && named != namespace).then(|| {
+                format!(
+                    "namespace conflict: {} does not contain {}",
+                    go_quote(namespace),
+                    go_quote(name)
+                )
+            })
+        })
+    })
+}
+
+/// The first service outside the namespace of a namespaced pod.
+fn service_conflict(pods: &[String], services: &[String]) -> Option<String> {
+    pods.iter().find_map(|pod| {
+        let pod_namespace = namespace_of(pod);
+        if pod_namespace.is_empty() {
+            return None;
+        }
+        services
+            .iter()
+            .find(|service| namespace_of(service) != pod_namespace)
+            .map(|service| {
+                format!(
+                    "namespace of service {} conflict with pod {}",
+                    go_quote(service),
+                    go_quote(pod_namespace)
+                )
+            })
+    })
 }
 
 fn apply_source(filter: &mut FlowFilter, namespaces: &[String]) {

@@ -9,7 +9,7 @@ use std::{net::IpAddr, sync::LazyLock};
 use ipnet::IpNet;
 use regex::Regex;
 
-use super::{FilterError, cel::CelFilter, labels::Selector};
+use super::{FilterError, cel::CelFilter, go_quote, labels::Selector};
 use crate::proto::{
     flow::{Flow, FlowFilter, TcpFlags, Verdict, Workload, layer4, layer7},
     observer::{GetFlowsResponse, get_flows_response::ResponseTypes},
@@ -123,6 +123,16 @@ enum LabelSource {
     Node,
 }
 
+impl LabelSource {
+    fn name(self) -> &'static str {
+        match self {
+            LabelSource::Source => "source",
+            LabelSource::Destination => "destination",
+            LabelSource::Node => "node",
+        }
+    }
+}
+
 #[derive(Clone, Copy, PartialEq)]
 enum Protocol {
     Icmp,
@@ -146,12 +156,9 @@ const DEFAULT_CLUSTER: &str = "default";
 /// Matches any DNS-like name in node name patterns.
 const FQDN_CHARS: &str = r"(?:[-0-9_a-z]+(?:\.[-0-9_a-z]+)*)";
 
-fn invalid(kind: &'static str, value: &str, reason: impl ToString) -> FilterError {
-    FilterError::Compile {
-        kind,
-        value: value.to_owned(),
-        reason: reason.to_string(),
-    }
+/// A filter Hubble's `BuildFilterList` refuses, with its message.
+fn invalid(message: impl Into<String>) -> FilterError {
+    FilterError::Invalid(message.into())
 }
 
 impl Compiled {
@@ -205,7 +212,12 @@ impl Compiled {
                         "dns" => Protocol::Dns,
                         "http" => Protocol::Http,
                         "kafka" => Protocol::Kafka,
-                        _ => return Err(invalid("protocol", name, "unknown protocol; expected one of icmp, icmpv4, icmpv6, tcp, udp, sctp, vrrp, igmp, dns, http, kafka")),
+                        _ => {
+                            return Err(invalid(format!(
+                                "invalid protocol filter: unknown protocol: {}",
+                                go_quote(name)
+                            )));
+                        }
                     })
                 })
                 .collect::<Result<_, _>>()?;
@@ -223,15 +235,19 @@ impl Compiled {
             let mut prefixes = Vec::new();
             for value in values {
                 if value.contains('/') {
-                    prefixes.push(
-                        value
-                            .parse::<IpNet>()
-                            .map_err(|e| invalid("IP prefix", value, e))?,
-                    );
+                    prefixes.push(parse_prefix(value).map_err(|reason| {
+                        invalid(format!(
+                            "invalid IP prefix {} in filter: {reason}",
+                            go_quote(value)
+                        ))
+                    })?);
                 } else {
-                    value
-                        .parse::<IpAddr>()
-                        .map_err(|e| invalid("IP address", value, e))?;
+                    parse_addr(value).map_err(|reason| {
+                        invalid(format!(
+                            "invalid IP address {} in filter: {reason}",
+                            go_quote(value)
+                        ))
+                    })?;
                     addresses.push(value.clone());
                 }
             }
@@ -250,7 +266,16 @@ impl Compiled {
                 .iter()
                 .map(|name| {
                     if name.is_empty() {
-                        return Err(invalid("name", name, "name must not be empty"));
+                        let message = "invalid filter, name must not be empty";
+                        return Err(invalid(match (service, side) {
+                            (false, _) => message.to_owned(),
+                            (true, Side::Source) => {
+                                format!("invalid source service filter: {message}")
+                            }
+                            (true, Side::Destination) => {
+                                format!("invalid destination service filter: {message}")
+                            }
+                        }));
                     }
                     Ok(namespaced_name(name))
                 })
@@ -274,7 +299,9 @@ impl Compiled {
             }
         }
         if !filter.dns_query.is_empty() {
-            checks.push(Check::DnsQuery(regexes("DNS query", &filter.dns_query)?));
+            checks.push(Check::DnsQuery(regexes(&filter.dns_query, |_, reason| {
+                format!("invalid DNS query filter: failed to compile regexp: {reason}")
+            })?));
         }
         for (source, selectors) in [
             (LabelSource::Source, &filter.source_label),
@@ -286,7 +313,11 @@ impl Compiled {
             }
             let parsed = selectors
                 .iter()
-                .map(|s| Selector::parse(s).map_err(|reason| invalid("label", s, reason)))
+                .map(|s| {
+                    Selector::parse(s).map_err(|reason| {
+                        invalid(format!("invalid {} label filter: {reason}", source.name()))
+                    })
+                })
                 .collect::<Result<_, _>>()?;
             checks.push(Check::Labels(source, parsed));
         }
@@ -299,7 +330,24 @@ impl Compiled {
             }
             let parsed = ports
                 .iter()
-                .map(|p| p.parse::<u16>().map_err(|e| invalid("port", p, e)))
+                .map(|p| {
+                    parse_port(p).ok_or_else(|| {
+                        let side = match side {
+                            Side::Source => "source",
+                            Side::Destination => "destination",
+                        };
+                        let reason = if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) {
+                            "value out of range"
+                        } else {
+                            "invalid syntax"
+                        };
+                        invalid(format!(
+                            "invalid {side} port filter: invalid port {}: strconv.ParseUint: parsing {}: {reason}",
+                            go_quote(p),
+                            go_quote(p)
+                        ))
+                    })
+                })
                 .collect::<Result<_, _>>()?;
             checks.push(Check::Port(side, parsed));
         }
@@ -329,11 +377,10 @@ impl Compiled {
                 {
                     prefixes.push(prefix.to_owned());
                 } else {
-                    return Err(invalid(
-                        "http status code",
-                        code,
-                        "expected a code such as 404 or a prefix such as 5+ or 40+",
-                    ));
+                    return Err(invalid(format!(
+                        "invalid http status code filter: invalid status code prefix: {}",
+                        go_quote(code)
+                    )));
                 }
             }
             checks.push(Check::HttpStatus(full, prefixes));
@@ -348,15 +395,22 @@ impl Compiled {
             if !http_compatible {
                 return Err(needs_l7("path"));
             }
-            checks.push(Check::HttpPath(regexes("http path", &filter.http_path)?));
+            checks.push(Check::HttpPath(regexes(&filter.http_path, |p, reason| {
+                format!("invalid http path filter: {p}: {reason}")
+            })?));
         }
         if !filter.http_url.is_empty() {
             if !http_compatible {
                 return Err(needs_l7("url"));
             }
-            checks.push(Check::HttpUrl(regexes("http url", &filter.http_url)?));
+            checks.push(Check::HttpUrl(regexes(&filter.http_url, |p, reason| {
+                format!("invalid http url filter: {p}: {reason}")
+            })?));
         }
         if !filter.http_header.is_empty() {
+            if !http_compatible {
+                return Err(needs_l7("headers"));
+            }
             let headers = filter
                 .http_header
                 .iter()
@@ -378,7 +432,7 @@ impl Compiled {
                 continue;
             }
             if names.iter().any(String::is_empty) {
-                return Err(invalid("cluster name", "", "name must not be empty"));
+                return Err(invalid("invalid filter, name must not be empty"));
             }
             checks.push(Check::ClusterName(side, names.clone()));
         }
@@ -708,11 +762,56 @@ fn namespaced_name(name: &str) -> (String, String) {
     }
 }
 
-fn regexes(kind: &'static str, patterns: &[String]) -> Result<Vec<Regex>, FilterError> {
+/// Compiles each pattern; `message` words a failure from the pattern and
+/// Go's description of what is wrong with it.
+fn regexes(
+    patterns: &[String],
+    message: impl Fn(&str, &str) -> String,
+) -> Result<Vec<Regex>, FilterError> {
     patterns
         .iter()
-        .map(|p| Regex::new(p).map_err(|e| invalid(kind, p, e)))
+        .map(|p| go_regexp(p).map_err(|reason| invalid(message(p, &reason))))
         .collect()
+}
+
+/// A regular expression, refused with the message Go's `regexp.Compile`
+/// gives for the common mistakes.
+fn go_regexp(pattern: &str) -> Result<Regex, String> {
+    use regex_syntax::ast::ErrorKind;
+    if let Err(error) = regex_syntax::ast::parse::Parser::new().parse(pattern) {
+        let span = error.span();
+        let at = |from: usize, to: usize| pattern.get(from..to).unwrap_or(pattern);
+        let spanned = at(span.start.offset, span.end.offset);
+        let (code, expr) = match error.kind() {
+            ErrorKind::GroupUnclosed => ("missing closing )", pattern),
+            ErrorKind::GroupUnopened => ("unexpected )", pattern),
+            ErrorKind::ClassUnclosed => ("missing closing ]", at(span.start.offset, pattern.len())),
+            ErrorKind::ClassRangeInvalid => ("invalid character class range", spanned),
+            ErrorKind::EscapeUnexpectedEof => ("trailing backslash at end of expression", ""),
+            ErrorKind::EscapeUnrecognized | ErrorKind::UnsupportedBackreference => {
+                ("invalid escape sequence", spanned)
+            }
+            ErrorKind::UnsupportedLookAround
+            | ErrorKind::FlagUnrecognized
+            | ErrorKind::FlagUnexpectedEof => ("invalid or unsupported Perl syntax", spanned),
+            ErrorKind::RepetitionMissing => {
+                // Go quotes the operator itself: `*`, `+`, `?` or `{n,m}`.
+                let rest = at(span.start.offset, pattern.len());
+                let length = match rest.strip_prefix('{') {
+                    Some(count) => count.find('}').map_or(rest.len(), |end| end + 2),
+                    None => rest.chars().next().map_or(0, char::len_utf8),
+                };
+                ("missing argument to repetition operator", &rest[..length])
+            }
+            ErrorKind::RepetitionCountInvalid => ("invalid repeat count", spanned),
+            ErrorKind::GroupNameEmpty | ErrorKind::GroupNameInvalid => {
+                ("invalid named capture", spanned)
+            }
+            other => return Err(format!("error parsing regexp: {other}: `{pattern}`")),
+        };
+        return Err(format!("error parsing regexp: {code}: `{expr}`"));
+    }
+    Regex::new(pattern).map_err(|error| format!("error parsing regexp: {error}"))
 }
 
 /// An FQDN pattern as a regular expression: `*` matches any run of name
@@ -724,14 +823,10 @@ fn push_fqdn_pattern(out: &mut String, pattern: &str) -> Result<(), FilterError>
         .unwrap_or(canonical)
         .to_lowercase();
     if canonical.is_empty() {
-        return Err(invalid("FQDN", pattern, "empty pattern"));
+        return Err(invalid("empty pattern"));
     }
     if canonical.ends_with('.') {
-        return Err(invalid(
-            "FQDN",
-            pattern,
-            "multiple trailing dots in pattern",
-        ));
+        return Err(invalid("multiple trailing dots in pattern"));
     }
     for c in canonical.chars() {
         match c {
@@ -739,11 +834,7 @@ fn push_fqdn_pattern(out: &mut String, pattern: &str) -> Result<(), FilterError>
             '*' => out.push_str("[-.0-9a-z]*"),
             '-' | '0'..='9' | '_' | 'a'..='z' => out.push(c),
             _ => {
-                return Err(invalid(
-                    "FQDN",
-                    pattern,
-                    format!("{c:?}: invalid rune in pattern"),
-                ));
+                return Err(invalid(format!("{c:?}: invalid rune in pattern")));
             }
         }
     }
@@ -759,7 +850,7 @@ fn fqdn_regex(patterns: &[String]) -> Result<Regex, FilterError> {
         push_fqdn_pattern(&mut regex, pattern)?;
     }
     regex.push_str(r")\z");
-    Regex::new(&regex).map_err(|e| invalid("FQDN", &patterns.join(","), e))
+    go_regexp(&regex).map_err(invalid)
 }
 
 /// Node name patterns: `node`, `cluster/node`, with FQDN wildcards; a
@@ -771,13 +862,13 @@ fn node_name_regex(patterns: &[String]) -> Result<Regex, FilterError> {
             regex.push('|');
         }
         if pattern.is_empty() {
-            return Err(invalid("node name", pattern, "empty pattern"));
+            return Err(invalid("empty pattern"));
         }
         let parts: Vec<&str> = pattern.split('/').collect();
         let (cluster, node) = match parts.as_slice() {
             [node] => ("", *node),
             [cluster, node] => (*cluster, *node),
-            _ => return Err(invalid("node name", pattern, "too many slashes in pattern")),
+            _ => return Err(invalid("too many slashes in pattern")),
         };
         for (part, last) in [(cluster, false), (node, true)] {
             if part.is_empty() {
@@ -791,51 +882,226 @@ fn node_name_regex(patterns: &[String]) -> Result<Regex, FilterError> {
         }
     }
     regex.push_str(r")\z");
-    Regex::new(&regex).map_err(|e| invalid("node name", &patterns.join(","), e))
+    go_regexp(&regex).map_err(invalid)
 }
 
-/// The path of a request URI, percent-decoded, as Go's
-/// `url.ParseRequestURI(...).Path`.
+/// A TCP or UDP port as Go's `strconv.ParseUint(p, 10, 16)` reads it: no
+/// sign, no spaces.
+fn parse_port(text: &str) -> Option<u16> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// An address as Go's `netip.ParseAddr` reads it, with its error text.
+fn parse_addr(text: &str) -> Result<IpAddr, String> {
+    let failed = |message: &str, at: Option<&str>| {
+        let mut error = format!("ParseAddr({}): {message}", go_quote(text));
+        if let Some(at) = at {
+            error.push_str(&format!(" (at {})", go_quote(at)));
+        }
+        error
+    };
+    match text.bytes().find(|b| matches!(b, b'.' | b':' | b'%')) {
+        Some(b'.') => parse_ipv4(text).map_err(|(message, at)| failed(message, at)),
+        Some(b':') => {
+            // Go keeps a zone (`fe80::1%eth0`) but refuses an empty one.
+            let (address, zone) = text.split_once('%').unwrap_or((text, "-"));
+            if zone.is_empty() {
+                return Err(failed("zone must be a non-empty string", None));
+            }
+            address
+                .parse::<std::net::Ipv6Addr>()
+                .map(IpAddr::V6)
+                .map_err(|_| failed("unable to parse IPv6 address", None))
+        }
+        Some(_) => Err(failed("missing IPv6 address", None)),
+        None => Err(failed("unable to parse IP", None)),
+    }
+}
+
+/// Go's IPv4 reading: four decimal fields, no leading zeros.
+fn parse_ipv4(text: &str) -> Result<IpAddr, (&'static str, Option<&str>)> {
+    let mut fields = [0u8; 4];
+    let (mut value, mut position, mut digits) = (0u32, 0usize, 0usize);
+    let bytes = text.as_bytes();
+    for (index, &byte) in bytes.iter().enumerate() {
+        match byte {
+            b'0'..=b'9' => {
+                if digits == 1 && value == 0 {
+                    return Err(("IPv4 field has octet with leading zero", None));
+                }
+                value = value * 10 + u32::from(byte - b'0');
+                digits += 1;
+                if value > 255 {
+                    return Err(("IPv4 field has value >255", None));
+                }
+            }
+            b'.' => {
+                if index == 0 || index == bytes.len() - 1 || bytes[index - 1] == b'.' {
+                    return Err((
+                        "IPv4 field must have at least one digit",
+                        Some(&text[index..]),
+                    ));
+                }
+                if position == 3 {
+                    return Err(("IPv4 address too long", None));
+                }
+                fields[position] = value as u8;
+                position += 1;
+                value = 0;
+                digits = 0;
+            }
+            _ => return Err(("unexpected character", text.get(index..))),
+        }
+    }
+    if position < 3 {
+        return Err(("IPv4 address too short", None));
+    }
+    fields[3] = value as u8;
+    Ok(IpAddr::from(fields))
+}
+
+/// A prefix as Go's `netip.ParsePrefix` reads it, with its error text.
+fn parse_prefix(text: &str) -> Result<IpNet, String> {
+    let failed = |message: String| format!("netip.ParsePrefix({}): {message}", go_quote(text));
+    let Some((address, bits)) = text.rsplit_once('/') else {
+        return Err(failed("no '/'".to_owned()));
+    };
+    let address = parse_addr(address).map_err(failed)?;
+    if address.is_ipv6() && text.contains('%') {
+        return Err(failed(
+            "IPv6 zones cannot be present in a prefix".to_owned(),
+        ));
+    }
+    let bad_bits = || failed(format!("bad bits after slash: {}", go_quote(bits)));
+    if bits.is_empty()
+        || !bits.bytes().all(|b| b.is_ascii_digit())
+        || (bits.len() > 1 && bits.starts_with('0'))
+    {
+        return Err(bad_bits());
+    }
+    let length: u8 = bits.parse().map_err(|_| bad_bits())?;
+    IpNet::new(address, length).map_err(|_| failed("prefix length out of range".to_owned()))
+}
+
+/// The path of an HTTP request URI as Go's `url.ParseRequestURI(url).Path`
+/// gives it; `None` where Go refuses the URI, which then matches no path.
 fn request_uri_path(url: &str) -> Option<String> {
-    let path = if url.starts_with('/') {
-        url
-    } else {
-        let (scheme, rest) = url.split_once(':')?;
-        if scheme.is_empty()
-            || !scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-            || !scheme
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-        {
+    if url.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        return None;
+    }
+    if url == "*" {
+        return Some("*".to_owned());
+    }
+    let (scheme, rest) = split_scheme(url)?;
+    // A lone trailing `?` is a forced empty query; otherwise the query is
+    // everything after the first `?`.
+    let rest = rest.split_once('?').map_or(rest, |(path, _)| path);
+    if !rest.starts_with('/') {
+        // `scheme:opaque` has no path; a request URI needs a scheme or `/`.
+        return (!scheme.is_empty()).then(String::new);
+    }
+    let path = match rest.strip_prefix("//") {
+        Some(authority_and_path) if !scheme.is_empty() => {
+            let (authority, path) = match authority_and_path.find('/') {
+                Some(at) => authority_and_path.split_at(at),
+                None => (authority_and_path, ""),
+            };
+            check_authority(authority)?;
+            path
+        }
+        _ => rest,
+    };
+    unescape(path, false)
+}
+
+/// Go's `getScheme`: letters first, then letters, digits, `+`, `-`, `.`
+/// up to a colon; anything else means there is no scheme.
+fn split_scheme(url: &str) -> Option<(&str, &str)> {
+    for (index, byte) in url.bytes().enumerate() {
+        match byte {
+            b'a'..=b'z' | b'A'..=b'Z' => {}
+            b'0'..=b'9' | b'+' | b'-' | b'.' if index > 0 => {}
+            b':' if index == 0 => return None,
+            b':' => return Some((&url[..index], &url[index + 1..])),
+            _ => return Some(("", url)),
+        }
+    }
+    Some(("", url))
+}
+
+/// Go's `parseAuthority`: user information, a host and an optional numeric
+/// port, all with valid escapes.
+fn check_authority(authority: &str) -> Option<()> {
+    let (user, host) = match authority.rfind('@') {
+        Some(at) => (Some(&authority[..at]), &authority[at + 1..]),
+        None => (None, authority),
+    };
+    let valid_port = |port: &str| {
+        port.is_empty()
+            || port
+                .strip_prefix(':')
+                .is_some_and(|digits| digits.bytes().all(|b| b.is_ascii_digit()))
+    };
+    if host.starts_with('[') {
+        let end = host.rfind(']')?;
+        if !valid_port(&host[end + 1..]) {
             return None;
         }
-        match rest.strip_prefix("//") {
-            Some(authority_and_path) => authority_and_path
-                .find('/')
-                .map_or("", |at| &authority_and_path[at..]),
-            // An opaque URI such as mailto:x has no path.
-            None => return Some(String::new()),
+    } else if let Some(colon) = host.rfind(':')
+        && !valid_port(&host[colon..])
+    {
+        return None;
+    }
+    unescape(host, true)?;
+    if let Some(user) = user {
+        let allowed = |c: char| c.is_ascii_alphanumeric() || "-._:~!$&'()*+,;=%@".contains(c);
+        if !user.chars().all(allowed) {
+            return None;
         }
-    };
-    let path = path.split('?').next().unwrap_or("");
-    percent_decode(path)
+        unescape(user, false)?;
+    }
+    Some(())
 }
 
-fn percent_decode(text: &str) -> Option<String> {
+/// Go's `unescape`: `%XX` escapes must be well formed; a host also refuses
+/// characters that would need escaping, and escapes of ASCII other than
+/// `%25`. Invalid UTF-8 after decoding becomes U+FFFD, as Go's regexp
+/// reads it.
+fn unescape(text: &str, host: bool) -> Option<String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut index = 0;
     while index < bytes.len() {
-        if bytes[index] == b'%' {
-            let hex = text.get(index + 1..index + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
+        let byte = bytes[index];
+        if byte == b'%' {
+            let high = bytes
+                .get(index + 1)
+                .and_then(|b| (*b as char).to_digit(16))?;
+            let low = bytes
+                .get(index + 2)
+                .and_then(|b| (*b as char).to_digit(16))?;
+            if host && high < 8 && &text[index..index + 3] != "%25" {
+                return None;
+            }
+            out.push((high * 16 + low) as u8);
             index += 3;
-        } else {
-            out.push(bytes[index]);
-            index += 1;
+            continue;
         }
+        if host && byte < 0x80 && !is_host_char(byte) {
+            return None;
+        }
+        out.push(byte);
+        index += 1;
     }
-    String::from_utf8(out).ok()
+    Some(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// ASCII a URL host may hold unescaped, as Go's `shouldEscape` has it.
+fn is_host_char(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || b"-_.~!$&'()*+,;=:[]<>\"".contains(&byte)
 }
 
 #[cfg(test)]
@@ -1013,6 +1279,141 @@ mod tests {
             r#"{"http_method": ["GET"], "event_type": [{"type": 4}]}"#,
         ] {
             assert!(FlowMatcher::new(&[filter(bad)], &[]).is_err(), "{bad}");
+        }
+    }
+
+    fn error(filter_json: &str) -> String {
+        match FlowMatcher::new(&[filter(filter_json)], &[]) {
+            Ok(_) => panic!("{filter_json} compiles"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    #[test]
+    fn refusals_carry_hubbles_messages() {
+        for (bad, message) in [
+            (
+                r#"{"source_label": ["bad selector"]}"#,
+                "invalid source label filter: unable to parse requirement: found 'selector', expected: in, notin, =, ==, !=, gt, lt",
+            ),
+            (
+                r#"{"node_labels": ["a=("]}"#,
+                "invalid node label filter: unable to parse requirement: found '(', expected: identifier",
+            ),
+            (
+                r#"{"source_ip": ["10.0.0.300"]}"#,
+                r#"invalid IP address "10.0.0.300" in filter: ParseAddr("10.0.0.300"): IPv4 field has value >255"#,
+            ),
+            (
+                r#"{"destination_ip": ["10.0.0.0/33"]}"#,
+                r#"invalid IP prefix "10.0.0.0/33" in filter: netip.ParsePrefix("10.0.0.0/33"): prefix length out of range"#,
+            ),
+            (
+                r#"{"destination_ip": ["10.0.0.0/08"]}"#,
+                r#"invalid IP prefix "10.0.0.0/08" in filter: netip.ParsePrefix("10.0.0.0/08"): bad bits after slash: "08""#,
+            ),
+            (
+                r#"{"source_ip": ["nope"]}"#,
+                r#"invalid IP address "nope" in filter: ParseAddr("nope"): unable to parse IP"#,
+            ),
+            (
+                r#"{"source_ip": ["10..1.2"]}"#,
+                r#"invalid IP address "10..1.2" in filter: ParseAddr("10..1.2"): IPv4 field must have at least one digit (at ".1.2")"#,
+            ),
+            (
+                r#"{"protocol": ["SMTP"]}"#,
+                r#"invalid protocol filter: unknown protocol: "SMTP""#,
+            ),
+            (
+                r#"{"http_status_code": ["600"]}"#,
+                r#"invalid http status code filter: invalid status code prefix: "600""#,
+            ),
+            (
+                r#"{"source_port": ["70000"]}"#,
+                r#"invalid source port filter: invalid port "70000": strconv.ParseUint: parsing "70000": value out of range"#,
+            ),
+            (
+                r#"{"destination_port": ["+80"]}"#,
+                r#"invalid destination port filter: invalid port "+80": strconv.ParseUint: parsing "+80": invalid syntax"#,
+            ),
+            (
+                r#"{"http_path": ["("]}"#,
+                "invalid http path filter: (: error parsing regexp: missing closing ): `(`",
+            ),
+            (
+                r#"{"http_url": ["a)"]}"#,
+                "invalid http url filter: a): error parsing regexp: unexpected ): `a)`",
+            ),
+            (
+                r#"{"dns_query": ["x[a"]}"#,
+                "invalid DNS query filter: failed to compile regexp: error parsing regexp: missing closing ]: `[a`",
+            ),
+            (
+                r#"{"http_path": ["*"]}"#,
+                "invalid http path filter: *: error parsing regexp: missing argument to repetition operator: `*`",
+            ),
+            (
+                r#"{"http_path": ["\\q"]}"#,
+                r"invalid http path filter: \q: error parsing regexp: invalid escape sequence: `\q`",
+            ),
+            (
+                r#"{"source_fqdn": ["bad name"]}"#,
+                "' ': invalid rune in pattern",
+            ),
+            (r#"{"node_name": ["a/b/c"]}"#, "too many slashes in pattern"),
+            (
+                r#"{"source_pod": [""]}"#,
+                "invalid filter, name must not be empty",
+            ),
+            (
+                r#"{"destination_service": [""]}"#,
+                "invalid destination service filter: invalid filter, name must not be empty",
+            ),
+            (
+                r#"{"http_header": [{"key": "a", "value": "b"}], "event_type": [{"type": 1}]}"#,
+                "filtering by http headers requires the event type filter to only match 'l7' events",
+            ),
+        ] {
+            assert_eq!(error(bad), message, "{bad}");
+        }
+    }
+
+    #[test]
+    fn http_headers_go_with_l7_or_any_event_type() {
+        let header = r#""http_header": [{"key": "X-Id", "value": "7"}]"#;
+        assert!(allows(&format!("{{{header}}}"), HTTP));
+        assert!(allows(
+            &format!(r#"{{{header}, "event_type": [{{"type": 1}}, {{"type": 129}}]}}"#),
+            HTTP
+        ));
+    }
+
+    #[test]
+    fn request_uri_paths_follow_go() {
+        for (url, path) in [
+            ("/v1/items?x=1", Some("/v1/items")),
+            ("/a%20b", Some("/a b")),
+            ("/a+b#frag", Some("/a+b#frag")),
+            ("http://echo:8080/v1/items?x=/y", Some("/v1/items")),
+            ("http://echo?x=/y", Some("")),
+            ("http:/just/a/path", Some("/just/a/path")),
+            ("HTTP://host", Some("")),
+            ("mailto:someone", Some("")),
+            ("*", Some("*")),
+            ("//host/path", Some("//host/path")),
+            ("http://user:pw@host/p", Some("/p")),
+            ("relative/path", None),
+            ("1http://host/p", None),
+            (":foo", None),
+            ("http://host:port/p", None),
+            ("http://ho st/p", None),
+            ("http://[::1/p", None),
+            ("http://[::1]:80/p", Some("/p")),
+            ("/bad%zzescape", None),
+            ("/ctl\u{1}", None),
+            ("", None),
+        ] {
+            assert_eq!(request_uri_path(url).as_deref(), path, "{url}");
         }
     }
 }

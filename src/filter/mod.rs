@@ -10,7 +10,14 @@ mod time;
 pub use flags::build_filters;
 pub use matcher::FlowMatcher;
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
+use prost::Message;
+use prost_types::{
+    DescriptorProto, FileDescriptorSet,
+    field_descriptor_proto::{Label, Type},
+};
 
 use crate::{
     cli::{FilterFlag, SelectorArgs},
@@ -123,6 +130,7 @@ pub fn build_request(
     blacklist.extend(parse_raw_filters(flags.denylist, "denylist")?);
 
     let mask: Vec<String> = if !flags.field_mask.is_empty() {
+        check_field_mask(flags.field_mask)?;
         flags.field_mask.to_vec()
     } else if flags.use_default_field_masks && !flags.json_output {
         DEFAULT_FIELD_MASK
@@ -144,6 +152,64 @@ pub fn build_request(
         field_mask: (!mask.is_empty()).then_some(pbjson_types::FieldMask { paths: mask }),
         ..GetFlowsRequest::default()
     })
+}
+
+/// The wire API's descriptors, which protobuf's field mask check walks.
+static DESCRIPTORS: LazyLock<FileDescriptorSet> = LazyLock::new(|| {
+    FileDescriptorSet::decode(
+        &include_bytes!(concat!(env!("OUT_DIR"), "/hubble_descriptor.bin"))[..],
+    )
+    .unwrap_or_default()
+});
+
+/// The message with this full name (`flow.Flow`, `google.protobuf.Timestamp`).
+fn message_descriptor(full_name: &str) -> Option<&'static DescriptorProto> {
+    fn find<'a>(
+        scope: &str,
+        messages: &'a [DescriptorProto],
+        full_name: &str,
+    ) -> Option<&'a DescriptorProto> {
+        messages.iter().find_map(|message| {
+            let name = format!("{scope}.{}", message.name());
+            if name == full_name {
+                Some(message)
+            } else if full_name.starts_with(&format!("{name}.")) {
+                find(&name, &message.nested_type, full_name)
+            } else {
+                None
+            }
+        })
+    }
+    DESCRIPTORS
+        .file
+        .iter()
+        .find_map(|file| find(file.package(), &file.message_type, full_name))
+}
+
+/// Protobuf's `fieldmaskpb.New` check, as Hubble runs it on `--field-mask`:
+/// each path names fields by their proto names, and only a singular
+/// message field can be descended into. The first bad path is reported.
+fn check_field_mask(paths: &[String]) -> Result<(), FilterError> {
+    for path in paths {
+        let mut message = message_descriptor("flow.Flow");
+        let valid = path.split('.').all(|name| {
+            let Some(field) = message.and_then(|m| m.field.iter().find(|f| f.name() == name))
+            else {
+                return false;
+            };
+            message = (field.r#type() == Type::Message && field.label() != Label::Repeated)
+                .then(|| message_descriptor(field.type_name().trim_start_matches('.')))
+                .flatten();
+            true
+        });
+        if !valid {
+            return Err(FilterError::Invalid(format!(
+                "failed to construct field mask: proto: invalid path {} for message \"flow.Flow\"",
+                go_quote(path)
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `--since` and `--until` as the request carries them; following, there
@@ -198,4 +264,31 @@ pub fn parse_raw_filters(values: &[String], flag: &str) -> Result<Vec<FlowFilter
         }
     }
     Ok(filters)
+}
+
+/// A string quoted as Go's `%q` quotes it: Hubble's messages quote values
+/// this way.
+pub(crate) fn go_quote(text: &str) -> String {
+    let mut quoted = String::with_capacity(text.len() + 2);
+    quoted.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => quoted.push_str("\\\""),
+            '\\' => quoted.push_str("\\\\"),
+            '\u{7}' => quoted.push_str("\\a"),
+            '\u{8}' => quoted.push_str("\\b"),
+            '\u{c}' => quoted.push_str("\\f"),
+            '\n' => quoted.push_str("\\n"),
+            '\r' => quoted.push_str("\\r"),
+            '\t' => quoted.push_str("\\t"),
+            '\u{b}' => quoted.push_str("\\v"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                quoted.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c if c.is_control() => quoted.push_str(&format!("\\u{:04x}", c as u32)),
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
 }
