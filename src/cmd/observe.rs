@@ -132,7 +132,10 @@ async fn print_stream<W: Write, E: Write>(
         };
         match item {
             None => break,
-            Some(Ok(response)) => printer.write_response(&response)?,
+            Some(Ok(response)) => {
+                printer.write_response(&response)?;
+                source::recycle(response);
+            }
             Some(Err(error)) if error.is_recoverable() => {
                 if !silent_errors {
                     printer.flush()?;

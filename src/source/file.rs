@@ -301,6 +301,7 @@ impl Lines {
     /// end, or dropped.
     fn select(&mut self, response: GetFlowsResponse) -> Option<GetFlowsResponse> {
         if !self.selection.wants(&response) {
+            lean::recycle(response);
             return None;
         }
         match self.selection.limit {

@@ -14,22 +14,89 @@ use crate::proto::ProtoNumber;
 /// Deeper values are left to serde_json, whose own limit is 128.
 const MAX_DEPTH: u32 = 100;
 
+/// Strings given back after use, whose buffers new strings reuse: a flow
+/// holds a dozen to forty strings, and allocating and freeing each one for
+/// every line costs more than reading it. Buffers are sorted by capacity
+/// (powers of two), so that a string gets one it fits in.
+#[derive(Default)]
+pub struct Strings {
+    by_capacity: [Vec<String>; Self::CLASSES],
+    count: usize,
+    lists: Vec<Vec<String>>,
+}
+
+impl Strings {
+    /// Enough for the strings and lists of a few flows.
+    const MAX_STRINGS: usize = 256;
+    const MAX_LISTS: usize = 16;
+    /// Capacities up to 2^12; larger buffers are freed: keeping them would
+    /// grow memory for good.
+    const CLASSES: usize = 13;
+
+    /// The class of a capacity: its highest bit.
+    fn class(capacity: usize) -> usize {
+        (usize::BITS - 1 - capacity.leading_zeros()) as usize
+    }
+
+    /// Keeps a string's buffer; empty buffers (fields a line did not have)
+    /// are worth nothing.
+    pub fn give(&mut self, string: String) {
+        let capacity = string.capacity();
+        if capacity > 0
+            && self.count < Self::MAX_STRINGS
+            && let Some(class) = self.by_capacity.get_mut(Self::class(capacity))
+        {
+            class.push(string);
+            self.count += 1;
+        }
+    }
+
+    pub fn give_list(&mut self, mut list: Vec<String>) {
+        for string in list.drain(..) {
+            self.give(string);
+        }
+        if self.lists.len() < Self::MAX_LISTS && list.capacity() > 0 {
+            self.lists.push(list);
+        }
+    }
+
+    fn string(&mut self, text: &str) -> String {
+        // Every buffer in this class and above holds the text.
+        let first = Self::class(text.len().max(1).next_power_of_two());
+        let reused = self.by_capacity.iter_mut().skip(first).find_map(Vec::pop);
+        match reused {
+            Some(mut string) => {
+                self.count -= 1;
+                string.clear();
+                string.push_str(text);
+                string
+            }
+            None => text.to_owned(),
+        }
+    }
+
+    fn list(&mut self) -> Vec<String> {
+        self.lists.pop().unwrap_or_default()
+    }
+}
+
 /// A position in one line of JSON.
-pub struct Cursor<'a> {
+pub struct Cursor<'a, 'p> {
     /// Whether fields that headline output never prints are skipped.
     headline_only: bool,
+    strings: &'p mut Strings,
     text: &'a str,
     bytes: &'a [u8],
     at: usize,
     depth: u32,
 }
 
-impl<'a> Cursor<'a> {
+impl<'a, 'p> Cursor<'a, 'p> {
     /// A cursor at the start of `line`, or `None` for lines with control
     /// bytes: JSON allows them only as whitespace (tabs, newlines), which
     /// this reader does not skip, and never inside strings, which it does
     /// not check.
-    pub fn new(line: &'a str, headline_only: bool) -> Option<Self> {
+    pub fn new(line: &'a str, headline_only: bool, strings: &'p mut Strings) -> Option<Self> {
         let bytes = line.as_bytes();
         // Branch-free per chunk so that it vectorizes.
         let clean = bytes
@@ -37,6 +104,7 @@ impl<'a> Cursor<'a> {
             .all(|chunk| !chunk.iter().fold(false, |seen, &b| seen | (b < 0x20)));
         clean.then_some(Self {
             headline_only,
+            strings,
             text: line,
             bytes,
             at: 0,
@@ -174,11 +242,19 @@ impl<'a> Cursor<'a> {
     }
 
     pub fn string(&mut self) -> Option<String> {
-        self.str().map(Cow::into_owned)
+        match self.str()? {
+            Cow::Borrowed(text) => Some(self.strings.string(text)),
+            Cow::Owned(text) => Some(text),
+        }
     }
 
     pub fn strings(&mut self) -> Option<Vec<String>> {
-        self.vec(Self::string)
+        let mut list = self.strings.list();
+        self.array(|cursor| {
+            list.push(cursor.string()?);
+            Some(())
+        })?;
+        Some(list)
     }
 
     pub fn boolean(&mut self) -> Option<bool> {
@@ -392,3 +468,39 @@ macro_rules! fields {
 }
 
 pub(crate) use fields;
+
+#[cfg(test)]
+mod tests {
+    use super::Strings;
+
+    #[test]
+    fn strings_get_a_buffer_they_fit_in() {
+        let mut strings = Strings::default();
+        strings.give(String::with_capacity(128));
+        strings.give(String::with_capacity(8));
+        strings.give(String::new());
+        let long = strings.string(&"x".repeat(90));
+        assert_eq!(long.capacity(), 128, "the large buffer, not a new one");
+        let short = strings.string("abc");
+        assert_eq!((short.as_str(), short.capacity()), ("abc", 8));
+        // Nothing left: empty buffers are not kept.
+        assert_eq!(strings.string("new").capacity(), 3);
+    }
+
+    #[test]
+    fn kept_buffers_are_bounded() {
+        let mut strings = Strings::default();
+        for _ in 0..1000 {
+            strings.give(String::with_capacity(16));
+        }
+        strings.give(String::with_capacity(1 << 20));
+        assert_eq!(strings.count, Strings::MAX_STRINGS);
+        assert!(
+            strings
+                .by_capacity
+                .iter()
+                .flatten()
+                .all(|s| s.capacity() == 16)
+        );
+    }
+}
