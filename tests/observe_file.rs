@@ -130,26 +130,32 @@ fn cel_expressions_select_as_the_equivalent_flags_do() {
     );
 }
 
-/// Lines are read in blocks of 64 KiB: a longer line, and a last line with
-/// no newline, are still read whole.
+/// Lines are read in blocks of 256 KiB, from a file by hubl's own thread
+/// and from a pipe by a reader thread: a longer line, and a last line with
+/// no newline, are still read whole either way.
 #[test]
 fn long_lines_and_a_last_line_without_newline_are_read_whole() {
-    let long = "x".repeat(300_000);
+    let long = "x".repeat(600_000);
     let input = format!(
         "{GOOD}\n{{\"flow\":{{\"Summary\":\"{long}\"}}}}\n{GOOD}\n{{\"flow\":{{\"Summary\":\"end\"}}}}"
     );
-    for output_format in ["compact", "jsonpb"] {
-        let output = run_hubl(
-            &args(&["observe", "--input-file", "-", "-o", output_format]),
-            input.as_bytes(),
-        );
-        assert!(output.status.success());
-        assert!(output.stderr.is_empty(), "{output:?}");
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let lines: Vec<&str> = stdout.lines().collect();
-        assert_eq!(lines.len(), 4, "{output_format}");
-        assert!(lines[1].contains(&long), "{output_format}");
-        assert!(lines[3].contains("end"), "{output_format}");
+    let file = tempfile::NamedTempFile::new().expect("a temporary file");
+    std::fs::write(file.path(), &input).expect("the capture is written");
+    let path = file.path().to_str().expect("a UTF-8 path");
+    for (source, stdin) in [("-", input.as_bytes()), (path, &b""[..])] {
+        for output_format in ["compact", "jsonpb"] {
+            let output = run_hubl(
+                &args(&["observe", "--input-file", source, "-o", output_format]),
+                stdin,
+            );
+            assert!(output.status.success());
+            assert!(output.stderr.is_empty(), "{output:?}");
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            let lines: Vec<&str> = stdout.lines().collect();
+            assert_eq!(lines.len(), 4, "{source} {output_format}");
+            assert!(lines[1].contains(&long), "{source} {output_format}");
+            assert!(lines[3].contains("end"), "{source} {output_format}");
+        }
     }
 }
 

@@ -3,11 +3,14 @@
 //! `--first`/`--last` and `--since`/`--until` (by the response's time) are
 //! applied here, since no server does it.
 //!
-//! A reader thread only moves bytes: it hands over blocks of whole lines, so
-//! that a slow pipe never blocks the printer's runtime. Decoding, selection
-//! and printing happen on the printer's thread, where each response is
-//! allocated and freed by the same thread (cheaper, and less memory held by
-//! the allocator than when two threads trade objects).
+//! Input is read in blocks of whole lines. A regular file is read on the
+//! printer's thread, as blocks are needed: its reads never wait long, and a
+//! second thread would only add hand-overs and move every block between
+//! cores. Stdin and other pipes get a reader thread that only moves bytes,
+//! so that a slow pipe never blocks the printer's runtime. Decoding,
+//! selection and printing happen on the printer's thread either way, where
+//! each response is allocated and freed by the same thread (cheaper, and
+//! less memory held by the allocator than when two threads trade objects).
 
 use std::{
     collections::VecDeque,
@@ -70,29 +73,34 @@ impl FileSource {
     /// Starts reading and answers `request` as a relay would. Fails early if
     /// the file cannot be opened or the request's filters are invalid.
     pub fn get_flows(&self, request: &GetFlowsRequest) -> Result<ResponseStream, SourceError> {
-        let reader: Box<dyn Read + Send> = if self.path == "-" {
-            Box::new(io::stdin())
+        let read_error = |source| SourceError::Read {
+            path: self.path.clone(),
+            source,
+        };
+        let (reader, regular): (Box<dyn Read + Send>, bool) = if self.path == "-" {
+            (Box::new(io::stdin()), false)
         } else {
-            Box::new(File::open(&self.path).map_err(|source| SourceError::Read {
-                path: self.path.clone(),
-                source,
-            })?)
+            let file = File::open(&self.path).map_err(read_error)?;
+            let regular = file.metadata().map_err(read_error)?.is_file();
+            (Box::new(file), regular)
         };
         let selection = Selection::new(request)?;
         let lean = self.lean && !selection.matcher.needs_whole_flows();
-        let (blocks, receiver) = mpsc::channel(QUEUE_DEPTH);
-        let (recycle, recycled) = std_mpsc::channel();
-        thread::Builder::new()
-            .name("hubl-file-reader".into())
-            .spawn(move || read_blocks(reader, &blocks, &recycled))
-            .map_err(|source| SourceError::Read {
-                path: self.path.clone(),
-                source,
-            })?;
+        let reader = BlockReader::new(reader);
+        let feed = if regular {
+            Feed::Direct(reader)
+        } else {
+            let (blocks, receiver) = mpsc::channel(QUEUE_DEPTH);
+            let (recycle, recycled) = std_mpsc::channel();
+            thread::Builder::new()
+                .name("hubl-file-reader".into())
+                .spawn(move || read_blocks(reader, &blocks, &recycled))
+                .map_err(read_error)?;
+            Feed::Thread { receiver, recycle }
+        };
         Ok(Box::pin(Lines {
             path: self.path.clone(),
-            receiver,
-            recycle,
+            feed,
             block: Vec::new(),
             end: 0,
             offset: 0,
@@ -108,7 +116,7 @@ impl FileSource {
     }
 }
 
-/// What the reader thread hands over.
+/// A block of input, or why there is no more.
 enum Block {
     /// A buffer whose first bytes (as many as the count says) are whole
     /// lines, each ending with a newline (the last one may not, at the end
@@ -117,63 +125,109 @@ enum Block {
     Failed(io::Error),
 }
 
-/// Reads blocks of whole lines until the input ends or the printer goes
-/// away. Input is read straight into the blocks; only the partial line at
-/// the end of a block is copied, to the start of the next one. Used blocks
-/// come back through `recycled`; they keep their length, so that buffers are
-/// zeroed only when first made.
+/// Cuts input into blocks of whole lines. Input is read straight into the
+/// blocks; only the partial line at the end of a block is copied, to the
+/// start of the next one. Used blocks come back to be filled again; they
+/// keep their length, so that buffers are zeroed only when first made.
+struct BlockReader {
+    reader: Box<dyn Read + Send>,
+    block: Vec<u8>,
+    filled: usize,
+    /// An error met after some lines: given out after them.
+    failed: Option<io::Error>,
+    done: bool,
+}
+
+impl BlockReader {
+    fn new(reader: Box<dyn Read + Send>) -> Self {
+        Self {
+            reader,
+            block: vec![0; BLOCK_SIZE],
+            filled: 0,
+            failed: None,
+            done: false,
+        }
+    }
+
+    /// The next block, or `None` at the end of the input. `spare` gives the
+    /// buffer that the partial line at the end of the block moves to.
+    fn next_block(&mut self, spare: impl FnOnce() -> Vec<u8>) -> Option<Block> {
+        if let Some(error) = self.failed.take() {
+            return Some(Block::Failed(error));
+        }
+        if self.done {
+            return None;
+        }
+        loop {
+            if self.filled == self.block.len() {
+                // One line longer than the block: make room for it.
+                self.block.resize(self.block.len() * 2, 0);
+            }
+            let wanted = self.block.len() - self.filled;
+            let read = match self.reader.read(&mut self.block[self.filled..]) {
+                Ok(0) => {
+                    self.done = true;
+                    let filled = std::mem::take(&mut self.filled);
+                    return (filled > 0)
+                        .then(|| Block::Lines(std::mem::take(&mut self.block), filled));
+                }
+                Ok(read) => read,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => {
+                    self.done = true;
+                    let filled = std::mem::take(&mut self.filled);
+                    if filled == 0 {
+                        return Some(Block::Failed(error));
+                    }
+                    self.failed = Some(error);
+                    return Some(Block::Lines(std::mem::take(&mut self.block), filled));
+                }
+            };
+            self.filled += read;
+            // A short read means the input has nothing more ready (a pipe)
+            // or is ending: what was read must not wait.
+            if read == wanted && self.filled < self.block.len() {
+                continue;
+            }
+            let Some(last_newline) = memchr::memrchr(b'\n', &self.block[..self.filled]) else {
+                continue;
+            };
+            let partial = last_newline + 1..self.filled;
+            let mut next = spare();
+            if next.len() < partial.len() * 2 {
+                next.resize(partial.len() * 2, 0);
+            }
+            next[..partial.len()].copy_from_slice(&self.block[partial.clone()]);
+            self.filled = partial.len();
+            let full = std::mem::replace(&mut self.block, next);
+            return Some(Block::Lines(full, last_newline + 1));
+        }
+    }
+}
+
+/// The reader thread of a pipe: reads blocks until the input ends or the
+/// printer goes away. Used blocks come back through `recycled`.
 fn read_blocks(
-    mut reader: Box<dyn Read + Send>,
+    mut reader: BlockReader,
     blocks: &mpsc::Sender<Block>,
     recycled: &std_mpsc::Receiver<Vec<u8>>,
 ) {
-    let mut block = vec![0; BLOCK_SIZE];
-    let mut filled = 0;
-    loop {
-        if filled == block.len() {
-            // One line longer than the block: make room for it.
-            block.resize(block.len() * 2, 0);
-        }
-        let wanted = block.len() - filled;
-        let read = match reader.read(&mut block[filled..]) {
-            Ok(0) => break,
-            Ok(read) => read,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(error) => {
-                if filled > 0 && blocks.blocking_send(Block::Lines(block, filled)).is_err() {
-                    return;
-                }
-                let _ = blocks.blocking_send(Block::Failed(error));
-                return;
-            }
-        };
-        filled += read;
-        // A short read means the input has nothing more ready (a pipe) or
-        // is ending: what was read must not wait.
-        if read == wanted && filled < block.len() {
-            continue;
-        }
-        let Some(last_newline) = memchr::memrchr(b'\n', &block[..filled]) else {
-            continue;
-        };
-        let partial = last_newline + 1..filled;
-        let mut next = recycled.try_recv().unwrap_or_else(|_| vec![0; BLOCK_SIZE]);
-        if next.len() < partial.len() * 2 {
-            next.resize(partial.len() * 2, 0);
-        }
-        next[..partial.len()].copy_from_slice(&block[partial.clone()]);
-        filled = partial.len();
-        let full = std::mem::replace(&mut block, next);
-        if blocks
-            .blocking_send(Block::Lines(full, last_newline + 1))
-            .is_err()
-        {
+    let spare = || recycled.try_recv().unwrap_or_else(|_| vec![0; BLOCK_SIZE]);
+    while let Some(block) = reader.next_block(spare) {
+        if blocks.blocking_send(block).is_err() {
             return;
         }
     }
-    if filled > 0 {
-        let _ = blocks.blocking_send(Block::Lines(block, filled));
-    }
+}
+
+/// Where blocks come from: read here as needed, or handed over by a reader
+/// thread.
+enum Feed {
+    Direct(BlockReader),
+    Thread {
+        receiver: mpsc::Receiver<Block>,
+        recycle: std_mpsc::Sender<Vec<u8>>,
+    },
 }
 
 /// Which responses of the capture the request asks for.
@@ -227,8 +281,7 @@ impl Selection {
 /// The stream of selected responses, decoded line by line as it is polled.
 struct Lines {
     path: String,
-    receiver: mpsc::Receiver<Block>,
-    recycle: std_mpsc::Sender<Vec<u8>>,
+    feed: Feed,
     block: Vec<u8>,
     /// Where the lines in `block` end.
     end: usize,
@@ -313,7 +366,9 @@ impl Lines {
                     // when it sees the channel close.
                     self.finished = true;
                     self.offset = self.end;
-                    self.receiver.close();
+                    if let Feed::Thread { receiver, .. } = &mut self.feed {
+                        receiver.close();
+                    }
                 }
                 Some(response)
             }
@@ -348,18 +403,32 @@ impl Stream for Lines {
             if this.finished {
                 continue;
             }
-            match this.receiver.poll_recv(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Some(Block::Lines(block, end))) => {
+            let next = match &mut this.feed {
+                Feed::Direct(reader) => {
+                    let used = std::mem::take(&mut this.block);
+                    reader.next_block(|| match used.is_empty() {
+                        true => vec![0; BLOCK_SIZE],
+                        false => used,
+                    })
+                }
+                Feed::Thread { receiver, .. } => match receiver.poll_recv(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(next) => next,
+                },
+            };
+            match next {
+                Some(Block::Lines(block, end)) => {
                     let used = std::mem::replace(&mut this.block, block);
                     this.end = end;
                     this.offset = 0;
-                    if !used.is_empty() {
+                    if let Feed::Thread { recycle, .. } = &this.feed
+                        && !used.is_empty()
+                    {
                         // The reader may be gone; the block is then dropped.
-                        let _ = this.recycle.send(used);
+                        let _ = recycle.send(used);
                     }
                 }
-                Poll::Ready(Some(Block::Failed(source))) => {
+                Some(Block::Failed(source)) => {
                     this.finished = true;
                     this.end = 0;
                     return Poll::Ready(Some(Err(SourceError::Read {
@@ -367,7 +436,7 @@ impl Stream for Lines {
                         source,
                     })));
                 }
-                Poll::Ready(None) => this.finished = true,
+                None => this.finished = true,
             }
         }
     }
