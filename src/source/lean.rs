@@ -43,6 +43,7 @@ pub fn decode_whole(line: &str) -> Option<GetFlowsResponse> {
 
 fn read(line: &str, headline_only: bool) -> Option<GetFlowsResponse> {
     SPARE.with_borrow_mut(|spare| {
+        spare.reads = true;
         let mut cursor = Cursor::new(line, headline_only, &mut spare.strings)?;
         let mut response = GetFlowsResponse::default();
         let flow = spare.flow.take().unwrap_or_default();
@@ -52,11 +53,12 @@ fn read(line: &str, headline_only: bool) -> Option<GetFlowsResponse> {
 }
 
 /// What responses given back leave for the next lines to reuse. Decoding
-/// and printing happen on one thread, so a thread's own spares are enough;
-/// responses given back on a thread that does not decode only fill its
-/// bounded spares.
+/// and printing happen on one thread, so a thread's own spares are enough.
 #[derive(Default)]
 struct Spare {
+    /// Whether this thread reads lines. Responses given back on other
+    /// threads (streamed from a server) are simply dropped.
+    reads: bool,
     strings: Strings,
     flow: Option<Box<flow::Flow>>,
 }
@@ -70,6 +72,9 @@ thread_local! {
 /// rest is freed as usual.
 pub fn recycle(mut response: GetFlowsResponse) {
     SPARE.with_borrow_mut(|spare| {
+        if !spare.reads {
+            return;
+        }
         spare.strings.give(take(&mut response.node_name));
         if let Some(ResponseTypes::Flow(mut flow)) = response.response_types.take() {
             give_flow(&mut spare.strings, &mut flow);
