@@ -87,6 +87,31 @@ fn decoding(c: &mut Criterion) {
             }
         })
     });
+    group.bench_function("jsonpb_line_whole", |b| {
+        b.iter(|| {
+            for text in &texts {
+                let _ = black_box(source::decode_line_whole(black_box(text)));
+            }
+        })
+    });
+    // As `observe` reads: each response given back once printed.
+    for (name, decode) in [
+        (
+            "jsonpb_line_lean_recycled",
+            source::decode_line_lean as fn(&str) -> _,
+        ),
+        ("jsonpb_line_whole_recycled", source::decode_line_whole),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                for text in &texts {
+                    if let Some(response) = decode(black_box(text)) {
+                        source::recycle(black_box(response));
+                    }
+                }
+            })
+        });
+    }
     group.finish();
 }
 

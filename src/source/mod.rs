@@ -9,7 +9,7 @@ mod scan;
 
 pub use file::{FileSource, decode_line};
 pub use grpc::{ConnectOptions, Connection, EventStream, OBSERVER_SERVICE, TlsOptions, connect};
-pub use lean::{decode as decode_line_lean, recycle};
+pub use lean::{decode as decode_line_lean, decode_whole as decode_line_whole, recycle};
 
 use std::pin::Pin;
 
