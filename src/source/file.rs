@@ -26,7 +26,7 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio_stream::Stream;
 
-use super::{Item, ResponseStream, SourceError, lean};
+use super::{Item, ResponseStream, SourceError, jsonpb};
 use crate::{
     filter::FlowMatcher,
     proto::{Timestamp, observer::GetFlowsRequest, observer::GetFlowsResponse},
@@ -63,7 +63,7 @@ impl FileSource {
     }
 
     /// Lets flows leave out what compact, dict and table output never print
-    /// (see the `lean` module), which makes reading several times cheaper.
+    /// (see the `jsonpb` module), which makes reading several times cheaper.
     /// Flows stay whole when the request's filters need more.
     pub fn headline_only(mut self) -> Self {
         self.lean = true;
@@ -314,8 +314,8 @@ impl Lines {
             }
             let line_number = self.line_number;
             let read = match self.lean {
-                true => lean::decode,
-                false => lean::decode_whole,
+                true => jsonpb::decode,
+                false => jsonpb::decode_whole,
             };
             let decoded = match std::str::from_utf8(line).ok().and_then(read) {
                 Some(response) => Ok((response, None)),
@@ -354,7 +354,7 @@ impl Lines {
     /// end, or dropped.
     fn select(&mut self, response: GetFlowsResponse) -> Option<GetFlowsResponse> {
         if !self.selection.wants(&response) {
-            lean::recycle(response);
+            jsonpb::recycle(response);
             return None;
         }
         match self.selection.limit {

@@ -4,12 +4,12 @@
 
 mod file;
 mod grpc;
-mod lean;
+mod jsonpb;
 mod scan;
 
 pub use file::{FileSource, decode_line};
 pub use grpc::{ConnectOptions, Connection, EventStream, OBSERVER_SERVICE, TlsOptions, connect};
-pub use lean::{decode as decode_line_lean, decode_whole as decode_line_whole, recycle};
+pub use jsonpb::{decode as decode_line_lean, decode_whole as decode_line_whole, recycle};
 
 use std::pin::Pin;
 

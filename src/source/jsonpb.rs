@@ -1,24 +1,32 @@
-//! A lean reading of jsonpb lines, for output that prints only a flow's
-//! headline: what compact, dict and table output show, plus what most
-//! filters look at. Decoding a whole flow allocates dozens of strings per
-//! line (labels, workloads, HTTP headers) that those outputs never print;
-//! this reading borrows strings from the line and skips the rest unparsed.
+//! jsonpb lines read by hand (with `scan::Cursor`) into the same
+//! `GetFlowsResponse` that serde_json and pbjson give, at a fraction of
+//! their cost. Two readings:
 //!
-//! It is only a shortcut. A line it does not take in full (a field unknown
-//! to it, a node status or lost-events response, camelCase names, a null
-//! where a value should be, any syntax error) yields `None`, and the caller
-//! decodes the line in full, which gives the same flow, the warnings and the
-//! error messages. So everything it accepts, it must decode as the full
-//! decoder does.
+//! - in full (`decode_whole`), for JSON output and for filters that may
+//!   look at any field;
+//! - headline only (`decode`), for compact, dict and table output, which
+//!   print a flow's headline and nothing else: what those formats never
+//!   print is stepped over unread, never allocated.
 //!
-//! Left out of the flows it gives: the flow's UUID and interface, endpoint
+//! Both are only shortcuts. A line they do not take in full (a field
+//! unknown to them, a node status or lost-events response, camelCase names,
+//! a null where a value should be, an `Any`, any syntax error) yields
+//! `None`, and the caller decodes the line with serde, which gives the same
+//! flow, the warnings and the error messages. So everything they accept,
+//! they must decode as serde does.
+//!
+//! Left out of headline flows: the flow's UUID and interface, endpoint
 //! cluster names, labels and workloads, node labels, HTTP and Kafka
-//! records' contents (the record's kind is kept),
-//! DNS answers, policies' labels and revisions, ICMP, VRRP and IGMP
-//! contents (the protocol is kept), trace context, and the flow fields no
-//! output of these formats prints (`emitter`, `tunnel`, `file`, `extensions`,
-//! `aggregate`, cookies). `FlowMatcher::needs_whole_flows` tells which
-//! filters need those.
+//! records' contents (the record's kind is kept), DNS answers, policies'
+//! labels and revisions, VRRP and IGMP contents (the protocol is kept),
+//! trace context, and the flow fields no output of these formats prints
+//! (`emitter`, `tunnel`, `file`, `extensions`, `aggregate`, cookies).
+//! `FlowMatcher::needs_whole_flows` tells which filters need those.
+//!
+//! Responses given back once printed (`recycle`) lend their flow box and
+//! string buffers to the lines read after them.
+
+use std::{cell::RefCell, mem::take};
 
 use crate::proto::{
     Timestamp,
@@ -26,11 +34,9 @@ use crate::proto::{
     observer::{GetFlowsResponse, get_flows_response::ResponseTypes},
 };
 
-use std::{cell::RefCell, mem::take};
-
 use super::scan::{Cursor, Seen, Strings, fields};
 
-/// Reads one jsonpb line leanly, or `None` if it must be decoded in full.
+/// Reads the headline of one jsonpb line, or `None` if serde must decode it.
 pub fn decode(line: &str) -> Option<GetFlowsResponse> {
     read(line, true)
 }
@@ -128,7 +134,7 @@ fn timestamp(cursor: &mut Cursor<'_, '_>) -> Option<Timestamp> {
     Timestamp::parse(&cursor.str()?).ok()
 }
 
-/// Reads a response into `response`, its flow into `flow` (reused).
+/// Reads a response into `response`, its flow into `spare_flow`.
 fn read_response(
     cursor: &mut Cursor<'_, '_>,
     response: &mut GetFlowsResponse,
