@@ -1,9 +1,10 @@
-//! A small JSON reader for the lean decoder: it walks one line in place,
+//! A small JSON reader for the `jsonpb` module: it walks one line in place,
 //! borrowing strings from it, and gives up (`None`) on anything it does not
 //! read exactly as serde_json would. Giving up is never an error: the
 //! caller then decodes the line with serde_json, which reports it.
 //!
-//! Going by hand instead of through serde halves the cost of a line: keys
+//! Going by hand instead of through serde cut the time to read a line's
+//! headline by about 40% (`cargo bench --bench printers -- decode`): keys
 //! are matched as bytes, skipped values are stepped over without visitors,
 //! and string ends are found eight bytes at a time.
 
