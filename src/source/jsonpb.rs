@@ -13,7 +13,8 @@
 //! a null where a value should be, an `Any`, any syntax error) yields
 //! `None`, and the caller decodes the line with serde, which gives the same
 //! flow, the warnings and the error messages. So everything they accept,
-//! they must decode as serde does.
+//! they must decode as serde does. (The headline reading checks the fields
+//! it skips for JSON syntax only, not for their types.)
 //!
 //! Left out of headline flows: the flow's UUID and interface, endpoint
 //! cluster names, labels and workloads, node labels, HTTP and Kafka
@@ -794,6 +795,7 @@ mod tests {
             r#"{"flow":{"proxy_port":1e3}}"#,
             r#"{"flow":{"proxy_port":4294967296}}"#,
             r#"{"flow":{"proxy_port":01}}"#,
+            r#"{"flow":{"verdict":-0}}"#,
             // A bad escape in a string that headline output skips.
             r#"{"flow":{"source":{"labels":["a\q"]}}}"#,
         ] {

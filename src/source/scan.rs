@@ -273,14 +273,15 @@ impl<'a, 'p> Cursor<'a, 'p> {
     }
 
     /// A proto3 JSON number: an integer, or a string holding a number as
-    /// protojson writes 64-bit ones. Fractions and exponents are left to
-    /// serde_json.
+    /// protojson writes 64-bit ones. Fractions, exponents and `-0` are left
+    /// to serde_json.
     pub fn number<T: ProtoNumber>(&mut self) -> Option<T> {
         if self.peek()? == b'"' {
             return self.str()?.parse().ok();
         }
         let (text, integer) = self.number_text()?;
-        if !integer {
+        // serde_json reads `-0` as a float, which enums refuse.
+        if !integer || text == "-0" {
             return None;
         }
         match text.strip_prefix('-') {
