@@ -467,7 +467,14 @@ pub async fn connect(options: &ConnectOptions) -> Result<Connection, SourceError
         tls,
     };
     let connector = tower::service_fn(move |_: Uri| dialer.clone().dial());
-    let endpoint = Endpoint::from(uri).connect_timeout(options.timeout);
+    // By default hyper lets a server send 2 MiB per stream ahead of what
+    // was read, which a client following a fast relay then holds in
+    // buffers. Sized from the measured bandwidth-delay product instead (as
+    // grpc-go does), the window stays small on a near link and grows on a
+    // far one.
+    let endpoint = Endpoint::from(uri)
+        .connect_timeout(options.timeout)
+        .http2_adaptive_window(true);
     let channel = match tokio::time::timeout(
         options.timeout,
         endpoint.connect_with_connector(connector),
