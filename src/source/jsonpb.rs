@@ -14,7 +14,8 @@
 //! `None`, and the caller decodes the line with serde, which gives the same
 //! flow, the warnings and the error messages. So everything they accept,
 //! they must decode as serde does. (The headline reading checks the fields
-//! it skips for JSON syntax only, not for their types.)
+//! it skips for JSON syntax and string escapes only, not for their types,
+//! names or keys given twice inside them.)
 //!
 //! Left out of headline flows: the flow's UUID and interface, endpoint
 //! cluster names, labels and workloads, node labels, HTTP and Kafka
@@ -861,5 +862,30 @@ mod tests {
         // Some corruptions leave valid JSON (a digit for a digit, a space):
         // those must be read, or the test shows nothing.
         assert!(accepted >= 1_000, "only {accepted} corrupted lines read");
+    }
+
+    /// serde_json lets a lone surrogate escape through when it ignores a
+    /// value, and refuses it in any string it reads: the headline reading
+    /// must not take a line whose skipped strings hold one.
+    #[test]
+    fn lone_surrogates_in_skipped_strings_are_left_to_the_full_decoder() {
+        for line in [
+            r#"{"flow":{"source":{"labels":["\ud800"]}}}"#,
+            r#"{"flow":{"source":{"labels":["\udc00\ud800"]}}}"#,
+            r#"{"flow":{"uuid":"\ud800"}}"#,
+            r#"{"flow":{"l7":{"kafka":{"topic":"\udc00"}}}}"#,
+            r#"{"flow":{"extensions":"\ud800"}}"#,
+        ] {
+            assert!(
+                super::super::decode_line(line.as_bytes()).is_err(),
+                "{line}"
+            );
+            assert!(decode(line).is_none(), "{line}");
+            assert!(decode_whole(line).is_none(), "{line}");
+        }
+        // A pair is one character, read in both readings.
+        let pair = r#"{"flow":{"uuid":"\ud83d\ude00","source":{"labels":["\ud83d\ude00"]}}}"#;
+        assert!(decode(pair).is_some());
+        assert_eq!(decode_whole(pair).unwrap(), full(pair));
     }
 }

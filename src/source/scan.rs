@@ -374,9 +374,11 @@ impl<'a, 'p> Cursor<'a, 'p> {
                 self.at += 1;
                 let start = self.at;
                 let (end, escaped) = self.string_end()?;
+                // Read as a string, not ignored: serde_json lets lone
+                // surrogates (`\ud800`) through when ignoring a value, and
+                // refuses them in every string the full decoder reads.
                 if escaped {
-                    serde_json::from_str::<serde::de::IgnoredAny>(&self.text[start - 1..=end])
-                        .ok()?;
+                    serde_json::from_str::<String>(&self.text[start - 1..=end]).ok()?;
                 }
                 Some(())
             }
