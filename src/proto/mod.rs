@@ -148,7 +148,11 @@ macro_rules! integer_number {
             }
             fn from_f64(value: f64) -> Option<Self> {
                 // protojson takes integral floats such as 1e3 for integers.
-                (value.fract() == 0.0 && value >= <$t>::MIN as f64 && value <= <$t>::MAX as f64)
+                // The bound is exclusive: u64::MAX and i64::MAX round up to
+                // 2^64 and 2^63 as floats, which are out of range.
+                (value.fract() == 0.0
+                    && value >= <$t>::MIN as f64
+                    && value < <$t>::MAX as f64 + 1.0)
                     .then(|| value as $t)
             }
         }
@@ -238,6 +242,11 @@ mod tests {
     #[test]
     fn numbers_out_of_range_or_fractional_are_rejected() {
         assert_eq!(number::<u32>("4294967296"), None);
+        assert_eq!(number::<u32>("4294967295.0"), Some(u32::MAX));
+        assert_eq!(number::<u64>("18446744073709551999"), None);
+        assert_eq!(number::<u64>("1.8446744073709552e19"), None);
+        assert_eq!(number::<i64>("9223372036854775808"), None);
+        assert_eq!(number::<i64>("-9223372036854775808.0"), Some(i64::MIN));
         assert_eq!(number::<u32>("-1"), None);
         assert_eq!(number::<u32>("1.5"), None);
         assert_eq!(number::<u32>("\"x\""), None);
