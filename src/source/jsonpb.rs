@@ -162,7 +162,7 @@ fn read_response(
 
 #[allow(
     deprecated,
-    reason = "Summary is deprecated in the API and still printed"
+    reason = "Summary, drop_reason and reply are deprecated in the API and still read"
 )]
 fn read_flow(cursor: &mut Cursor<'_, '_>) -> Option<flow::Flow> {
     let mut flow = flow::Flow::default();
