@@ -904,4 +904,30 @@ mod tests {
         assert!(error(" ").contains("Invalid value: \"any.\""));
         assert!(error("!").contains("Invalid value: \"any.\""));
     }
+
+    /// Any text typed as a selector is parsed or refused with a message,
+    /// never a panic, and a parsed selector evaluates on any labels.
+    #[test]
+    fn random_selectors_parse_or_are_refused_without_panicking() {
+        const PIECES: &[&str] = &[
+            "k8s", "app", "any", "cidr", "reserved", "10.0.0.0", "/8", "fd00-", ":", ".", "/", "=",
+            "==", "!=", "!", ",", "(", ")", " ", "in", "notin", ">", "<", "-", "_", "1", "x", "é",
+            "\0", "\t",
+        ];
+        let mut next = crate::testing::numbers(0x5851_f42d_4c95_7f2d);
+        let mut parsed = 0;
+        for _ in 0..20_000 {
+            let text: String = (0..=next(12))
+                .map(|_| PIECES[next(PIECES.len() as u64) as usize])
+                .collect();
+            match Selector::parse(&text) {
+                Ok(selector) => {
+                    parsed += 1;
+                    selector.matches(&labels());
+                }
+                Err(error) => assert!(!error.to_string().is_empty(), "{text:?}"),
+            }
+        }
+        assert!(parsed >= 100, "only {parsed} random selectors parsed");
+    }
 }
