@@ -16,9 +16,12 @@ pub use settings::Settings;
 
 use std::{io, process::ExitCode};
 
-use clap::{CommandFactory, FromArgMatches};
+use clap::FromArgMatches;
 
-use crate::cli::{Cli, Command, ListTarget, ObserveEvents, WatchTarget};
+use crate::{
+    cli::{Cli, Command, ListTarget, ObserveEvents, WatchTarget},
+    source::SourceError,
+};
 
 /// Exit status for an interrupted command, as a shell reports SIGINT.
 const EXIT_INTERRUPTED: u8 = 130;
@@ -43,7 +46,7 @@ pub enum Outcome {
 /// Parses the command line, runs the command and maps the result to an exit
 /// status: 0 on success or a closed output pipe, 1 on error, 130 on Ctrl-C.
 pub fn main() -> ExitCode {
-    let matches = Cli::command().get_matches();
+    let matches = crate::cli::command().get_matches();
     let mut cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(error) => error.exit(),
@@ -98,8 +101,12 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
 }
 
 /// `hubl observe | head -1` closes our stdout early: that is the reader's
-/// choice, not an error.
+/// choice, not an error. A broken pipe to the server is one, and must not
+/// pass for a success.
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    if error.chain().any(|cause| cause.is::<SourceError>()) {
+        return false;
+    }
     error.chain().any(|cause| {
         cause
             .downcast_ref::<io::Error>()

@@ -87,6 +87,7 @@ async fn open(
     demo: Option<&Demo>,
 ) -> anyhow::Result<ResponseStream> {
     if let Some(path) = &args.other.input_file {
+        settings.refuse_port_forward_with("--input-file")?;
         let mut source = FileSource::new(path.clone());
         if !matches!(args.formatting.output, Output::Json | Output::Jsonpb) {
             source = source.headline_only();
@@ -96,7 +97,10 @@ async fn open(
             .with_context(|| format!("cannot read flows from {path}"));
     }
     let connection = match demo {
-        Some(demo) => settings.connect_to(&demo.server()).await?,
+        Some(demo) => {
+            settings.refuse_port_forward_with("--demo")?;
+            settings.connect_to(&demo.server()).await?
+        }
         None => settings.connect().await?,
     };
     settings.log_request("Sending GetFlows request", &request);

@@ -5,11 +5,13 @@
 mod file;
 mod grpc;
 mod jsonpb;
+mod portforward;
 mod scan;
 
 pub use file::{FileSource, decode_line};
 pub use grpc::{ConnectOptions, Connection, EventStream, OBSERVER_SERVICE, TlsOptions, connect};
 pub use jsonpb::{decode as decode_line_lean, decode_whole as decode_line_whole, recycle};
+pub use portforward::{PortForwardError, PortForwardOptions, RELAY_SERVICE, Tunnel};
 
 use std::pin::Pin;
 
@@ -55,12 +57,22 @@ pub enum SourceError {
     },
 
     /// No connection could be made to the server.
-    #[error(
-        "failed to connect to '{address}': {reason}\n\
-         Is Hubble Relay reachable at that address? If it runs in a cluster, forward its port first:\n  \
-         kubectl port-forward -n kube-system deployment/hubble-relay 4245:4245"
-    )]
-    Connect { address: String, reason: String },
+    #[error("failed to connect to '{address}': {reason}\n{hint}")]
+    Connect {
+        address: String,
+        reason: String,
+        /// What to check, which depends on how the server was dialed.
+        hint: String,
+    },
+
+    /// The server answered, but not as a gRPC server over HTTP/2 does:
+    /// it speaks TLS, HTTP/1, or closed the connection without a word.
+    #[error("failed to connect to '{address}': {reason}")]
+    Protocol { address: String, reason: String },
+
+    /// `-P`: the relay could not be found or forwarded.
+    #[error(transparent)]
+    PortForward(#[from] PortForwardError),
 
     /// The connection settings cannot be used: a CA or key file that does
     /// not load, credentials without TLS.
