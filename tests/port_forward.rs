@@ -230,6 +230,26 @@ fn status_and_list_work_through_the_port_forward() {
 }
 
 #[test]
+fn event_streams_go_through_the_port_forward_too() {
+    let setup = Setup::standard();
+    for events in ["agent-events", "debug-events"] {
+        let output = setup.run(&["observe", events, "-P", "--last", "5"]);
+        assert_success(&output);
+        assert_eq!(
+            stdout(&output),
+            stdout(&setup.direct(&["observe", events, "--last", "5"]))
+        );
+    }
+    let forwards = setup
+        .api
+        .requests()
+        .iter()
+        .filter(|r| r.contains("/portforward"))
+        .count();
+    assert!(forwards >= 2, "{:#?}", setup.api.requests());
+}
+
+#[test]
 fn the_namespace_comes_from_the_flag_the_environment_or_the_config_file() {
     let setup = Setup::with(|relay| Cluster {
         services: vec![relay_service("cilium", json!(relay.port()))],
