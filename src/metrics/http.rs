@@ -102,13 +102,12 @@ impl Handler for HttpHandler {
         let key = &mut scratch.key;
         key.clear();
         self.context.push_values(flow, invert, key);
-        let context_len = key.as_str().len();
+        let context_len = key.len_bytes();
         let context_values = key.values();
-        let status = itoa::Buffer::new().format(http.code).to_owned();
         key.push(&http.method);
         key.push(&http.protocol);
         if response {
-            key.push(&status);
+            key.push_number(u64::from(http.code));
         }
         key.push(reporter);
         let counter = match (self.v2, response) {

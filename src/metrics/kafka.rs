@@ -53,7 +53,7 @@ impl Handler for KafkaHandler {
         let key = &mut scratch.key;
         key.clear();
         self.context.push_values(flow, false, key);
-        let (context_len, context_values) = (key.as_str().len(), key.values());
+        let (context_len, context_values) = (key.len_bytes(), key.values());
         key.push(&kafka.topic);
         key.push(&kafka.api_key);
         // Hubble writes `string(kafka.ErrorCode)`: Go turns the number into

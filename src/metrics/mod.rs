@@ -282,7 +282,7 @@ impl Metrics {
         let key = &mut self.scratch.key;
         key.clear();
         match names::lost_event_source(lost.source) {
-            Some(name) => key.push_display(name.to_ascii_lowercase()),
+            Some(name) => key.push_lowercase(name),
             None => key.push_display(lost.source),
         }
         self.lost_events.add(key, lost.num_events_lost, 0);

@@ -86,7 +86,7 @@ impl Handler for PolicyHandler {
 /// `strings.ToLower(enum.String())`.
 fn push_lower(key: &mut super::Key, name: Option<&'static str>, value: i32) {
     match name {
-        Some(name) => key.push_display(name.to_ascii_lowercase()),
+        Some(name) => key.push_lowercase(name),
         None => key.push_display(value),
     }
 }

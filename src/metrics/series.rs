@@ -11,7 +11,10 @@
 //! (and diffs) like an agent's `/metrics`: families by name, labels of a
 //! series by name, series by their values in that label order.
 
-use std::{collections::HashMap, fmt::Write as _};
+use std::collections::HashMap as StdHashMap;
+
+/// Series are looked up once per flow and handler: a fast hash matters.
+type HashMap<K, V> = StdHashMap<K, V, foldhash::fast::RandomState>;
 
 use prometheus_client::{
     encoding::{DescriptorEncoder, EncodeMetric, MetricEncoder, NoLabelSet},
@@ -23,49 +26,51 @@ use prometheus_client::{
     },
 };
 
-/// The label values of one flow, written one after another.
+/// The label values of one flow, written one after another, each after
+/// its length in four bytes.
 #[derive(Debug, Default)]
 pub struct Key {
-    text: String,
+    bytes: Vec<u8>,
     count: usize,
 }
 
 impl Key {
     pub fn clear(&mut self) {
-        self.text.clear();
+        self.bytes.clear();
         self.count = 0;
     }
 
     pub fn push(&mut self, value: &str) {
         self.begin(value.len());
-        self.text.push_str(value);
+        self.bytes.extend_from_slice(value.as_bytes());
+    }
+
+    /// One value, in ASCII lowercase.
+    pub fn push_lowercase(&mut self, value: &str) {
+        self.begin(value.len());
+        self.bytes
+            .extend(value.bytes().map(|b| b.to_ascii_lowercase()));
     }
 
     /// One value made of `parts` written together.
     pub fn push_parts(&mut self, parts: &[&str]) {
         self.begin(parts.iter().map(|part| part.len()).sum());
         for part in parts {
-            self.text.push_str(part);
+            self.bytes.extend_from_slice(part.as_bytes());
         }
     }
 
     /// One value: `items` joined by `separator`, as Go's `strings.Join`.
-    pub fn push_joined<'a>(
-        &mut self,
-        items: impl Iterator<Item = &'a str> + Clone,
-        separator: &str,
-    ) {
-        let mut length = 0;
-        for (index, item) in items.clone().enumerate() {
-            length += item.len() + if index > 0 { separator.len() } else { 0 };
-        }
-        self.begin(length);
+    pub fn push_joined<'a>(&mut self, items: impl Iterator<Item = &'a str>, separator: &str) {
+        let start = self.bytes.len();
+        self.begin(0);
         for (index, item) in items.enumerate() {
             if index > 0 {
-                self.text.push_str(separator);
+                self.bytes.extend_from_slice(separator.as_bytes());
             }
-            self.text.push_str(item);
+            self.bytes.extend_from_slice(item.as_bytes());
         }
+        self.finish(start);
     }
 
     /// One value: an unsigned number in decimal.
@@ -73,22 +78,24 @@ impl Key {
         self.push(itoa::Buffer::new().format(value));
     }
 
-    /// One value written by `write`, which must write exactly one value.
+    /// One value: what `value` displays as.
     pub fn push_display(&mut self, value: impl std::fmt::Display) {
-        let start = self.text.len();
-        // The length is not known before writing: reserve a fixed-width
-        // prefix and fill it in after.
-        self.text.push_str("00000000:");
-        let _ = write!(self.text, "{value}");
-        let length = self.text.len() - start - 9;
-        let prefix = format!("{length:08}");
-        self.text.replace_range(start..start + 8, &prefix);
-        self.count += 1;
+        use std::io::Write as _;
+        let start = self.bytes.len();
+        self.begin(0);
+        let _ = write!(self.bytes, "{value}");
+        self.finish(start);
     }
 
     fn begin(&mut self, length: usize) {
-        let _ = write!(self.text, "{length:08}:");
+        self.bytes.extend_from_slice(&(length as u32).to_le_bytes());
         self.count += 1;
+    }
+
+    /// Writes the length of the value begun at `start`.
+    fn finish(&mut self, start: usize) {
+        let length = (self.bytes.len() - start - 4) as u32;
+        self.bytes[start..start + 4].copy_from_slice(&length.to_le_bytes());
     }
 
     /// The number of values pushed.
@@ -96,25 +103,31 @@ impl Key {
         self.count
     }
 
+    /// The length in bytes, to go back to with `truncate`.
+    pub fn len_bytes(&self) -> usize {
+        self.bytes.len()
+    }
+
     /// Goes back to a length and value count taken earlier.
-    pub fn truncate(&mut self, text_len: usize, count: usize) {
-        self.text.truncate(text_len);
+    pub fn truncate(&mut self, len_bytes: usize, count: usize) {
+        self.bytes.truncate(len_bytes);
         self.count = count;
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.text
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes
     }
 }
 
-/// The values of a stored key, in the order they were pushed.
-fn values(key: &str) -> Vec<&str> {
+/// The values of a stored key, in the order they were pushed. Every value
+/// was pushed from a `str`, so each slice is UTF-8.
+fn values(key: &[u8]) -> Vec<&str> {
     let mut values = Vec::new();
     let mut rest = key;
-    while rest.len() >= 9 {
-        let length: usize = rest[..8].parse().unwrap_or(0);
-        let end = (9 + length).min(rest.len());
-        values.push(&rest[9..end]);
+    while rest.len() >= 4 {
+        let length = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        let end = (4 + length).min(rest.len());
+        values.push(std::str::from_utf8(&rest[4..end]).unwrap_or(""));
         rest = &rest[end..];
     }
     values
@@ -148,9 +161,9 @@ struct HistogramSeries {
 
 #[derive(Debug, Clone)]
 enum Series {
-    Counter(HashMap<Box<str>, CounterSeries>),
-    Histogram(HashMap<Box<str>, HistogramSeries>),
-    Gauge(HashMap<Box<str>, f64>),
+    Counter(HashMap<Box<[u8]>, CounterSeries>),
+    Histogram(HashMap<Box<[u8]>, HistogramSeries>),
+    Gauge(HashMap<Box<[u8]>, f64>),
 }
 
 /// One metric family: its name (without `_total` for counters), help text,
@@ -171,7 +184,7 @@ impl Family {
             name,
             help,
             labels,
-            series: Series::Counter(HashMap::new()),
+            series: Series::Counter(HashMap::default()),
             exemplars: false,
         }
     }
@@ -181,7 +194,7 @@ impl Family {
             name,
             help,
             labels,
-            series: Series::Histogram(HashMap::new()),
+            series: Series::Histogram(HashMap::default()),
             exemplars: false,
         }
     }
@@ -191,7 +204,7 @@ impl Family {
             name,
             help,
             labels,
-            series: Series::Gauge(HashMap::new()),
+            series: Series::Gauge(HashMap::default()),
             exemplars: false,
         }
     }
@@ -221,9 +234,9 @@ impl Family {
         let Series::Counter(series) = &mut self.series else {
             return;
         };
-        let entry = match series.get_mut(key.as_str()) {
+        let entry = match series.get_mut(key.as_bytes()) {
             Some(entry) => entry,
-            None => series.entry(key.as_str().into()).or_insert(CounterSeries {
+            None => series.entry(key.as_bytes().into()).or_insert(CounterSeries {
                 value: 0,
                 touched: now,
                 exemplar: None,
@@ -242,10 +255,10 @@ impl Family {
         let Series::Histogram(series) = &mut self.series else {
             return;
         };
-        let entry = match series.get_mut(key.as_str()) {
+        let entry = match series.get_mut(key.as_bytes()) {
             Some(entry) => entry,
             None => series
-                .entry(key.as_str().into())
+                .entry(key.as_bytes().into())
                 .or_insert(HistogramSeries {
                     buckets: [0; DEFAULT_BUCKETS.len() + 1],
                     sum: 0.0,
@@ -278,10 +291,10 @@ impl Family {
         let Series::Gauge(series) = &mut self.series else {
             return;
         };
-        match series.get_mut(key.as_str()) {
+        match series.get_mut(key.as_bytes()) {
             Some(entry) => *entry = value,
             None => {
-                series.insert(key.as_str().into(), value);
+                series.insert(key.as_bytes().into(), value);
             }
         }
     }
@@ -311,7 +324,7 @@ impl Family {
 
     /// The series as `(label values, sample)`, in Go's order. Values are in
     /// the declared label order.
-    fn sorted<'a, T>(&self, series: &'a HashMap<Box<str>, T>) -> Vec<(Vec<&'a str>, &'a T)> {
+    fn sorted<'a, T>(&self, series: &'a HashMap<Box<[u8]>, T>) -> Vec<(Vec<&'a str>, &'a T)> {
         let order = self.label_order();
         let mut rows: Vec<(Vec<&str>, &T)> = series
             .iter()
