@@ -52,7 +52,9 @@ fn exporter(args: &[&str]) -> (Running, String) {
         .expect("hubl runs");
     let mut stderr = BufReader::new(child.stderr.take().expect("stderr is piped"));
     let mut line = String::new();
-    stderr.read_line(&mut line).expect("hubl says where it serves");
+    stderr
+        .read_line(&mut line)
+        .expect("hubl says where it serves");
     std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
     let address = line
         .trim()
@@ -67,7 +69,9 @@ fn exporter(args: &[&str]) -> (Running, String) {
 /// status line and the body.
 fn get(address: &str, path: &str, accept: &str) -> Option<(String, String)> {
     let mut stream = TcpStream::connect(address).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
     write!(
         stream,
         "GET {path} HTTP/1.0\r\nHost: {address}\r\nAccept: {accept}\r\n\r\n"
@@ -142,7 +146,10 @@ fn prometheus_scrapes_and_answers_hubble_flows_processed_total() {
     let _prometheus = Running(
         Command::new(prometheus)
             .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
             .arg(format!("--web.listen-address={web}"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -161,7 +168,10 @@ fn prometheus_scrapes_and_answers_hubble_flows_processed_total() {
         {
             let answer: Value = serde_json::from_str(&body).expect("a JSON answer");
             assert_eq!(answer["status"], "success", "{body}");
-            let result = answer["data"]["result"].as_array().cloned().unwrap_or_default();
+            let result = answer["data"]["result"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
             if !result.is_empty() {
                 break result;
             }
@@ -193,7 +203,7 @@ fn prometheus_scrapes_and_answers_hubble_flows_processed_total() {
             && s["metric"]["verdict"] == "FORWARDED"),
         "{series:?}"
     );
-    // Prometheus negotiated OpenMetrics and the target is healthy.
+    // The target is healthy: every scrape parsed.
     let (_, targets) = get(&web, "/api/v1/targets", "application/json").expect("targets");
     let targets: Value = serde_json::from_str(&targets).expect("JSON targets");
     let active = &targets["data"]["activeTargets"][0];

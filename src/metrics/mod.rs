@@ -267,7 +267,10 @@ impl Metrics {
     }
 
     pub fn process_flow(&mut self, flow: &Flow) {
-        let now = unix_now();
+        self.process_flow_at(flow, unix_now());
+    }
+
+    fn process_flow_at(&mut self, flow: &Flow, now: f64) {
         self.scratch.now = now as u64;
         self.flows_received += 1;
         if let Some(time) = &flow.time {
@@ -302,10 +305,14 @@ impl Metrics {
     /// as it would after a restart under the agent. Series that name no pod
     /// are kept for the life of the process, as the agent keeps them.
     pub fn expire_pods(&mut self) {
+        self.expire_pods_at(unix_now());
+    }
+
+    fn expire_pods_at(&mut self, now: f64) {
         let Some(ttl) = self.pod_series_ttl else {
             return;
         };
-        let cutoff = (unix_now() as u64).saturating_sub(ttl.as_secs());
+        let cutoff = (now as u64).saturating_sub(ttl.as_secs());
         for handler in &mut self.handlers {
             let pods = handler.context().pod_labels();
             if pods.is_empty() {
@@ -612,6 +619,62 @@ mod tests {
         assert_eq!(
             error("tcp:labelsContext=source_pod,nope"),
             "unable to initialize metric 'tcp': invalid labelsContext value: nope"
+        );
+    }
+
+    fn flow_of(json: &str) -> Flow {
+        serde_json::from_str(json).expect("a flow")
+    }
+
+    fn samples(metrics: &Metrics) -> Vec<String> {
+        metrics
+            .encode(Format::Prometheus)
+            .lines()
+            .filter(|line| !line.starts_with('#') && !line.starts_with("hubl_"))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn lost_events_are_counted_by_source() {
+        let mut metrics = Metrics::new(&[]).unwrap();
+        let lost: GetFlowsResponse = serde_json::from_str(
+            r#"{"lost_events":{"source":"PERF_EVENT_RING_BUFFER","num_events_lost":5}}"#,
+        )
+        .unwrap();
+        metrics.process(&lost);
+        metrics.process(&lost);
+        assert_eq!(
+            samples(&metrics),
+            ["hubble_lost_events_total{source=\"perf_event_ring_buffer\"} 10"]
+        );
+    }
+
+    #[test]
+    fn series_of_silent_pods_expire_and_others_stay() {
+        let specs = spec("drop:sourceContext=pod;destinationContext=namespace");
+        let mut metrics = Metrics::new(&specs)
+            .unwrap()
+            .with_pod_series_ttl(Some(Duration::from_secs(300)));
+        let gone = flow_of(
+            r#"{"verdict":"DROPPED","source":{"namespace":"a","pod_name":"gone"},"destination":{"namespace":"b"}}"#,
+        );
+        let alive = flow_of(
+            r#"{"verdict":"DROPPED","source":{"namespace":"a","pod_name":"alive"},"destination":{"namespace":"b"}}"#,
+        );
+        let no_pod = flow_of(r#"{"verdict":"DROPPED","destination":{"namespace":"b"}}"#);
+        metrics.process_flow_at(&gone, 1000.0);
+        metrics.process_flow_at(&no_pod, 1000.0);
+        metrics.process_flow_at(&alive, 1200.0);
+        metrics.expire_pods_at(1299.0);
+        assert_eq!(samples(&metrics).len(), 3);
+        metrics.expire_pods_at(1301.0);
+        assert_eq!(
+            samples(&metrics),
+            [
+                "hubble_drop_total{destination=\"b\",protocol=\"Unknown flow\",reason=\"DROP_REASON_UNKNOWN\",source=\"\"} 1",
+                "hubble_drop_total{destination=\"b\",protocol=\"Unknown flow\",reason=\"DROP_REASON_UNKNOWN\",source=\"a/alive\"} 1",
+            ]
         );
     }
 

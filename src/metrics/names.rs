@@ -17,8 +17,8 @@ pub fn event_type(flow: &Flow) -> i32 {
     flow.event_type.as_ref().map_or(0, |t| t.r#type)
 }
 
-/// `v1.FlowProtocol`: the L7 protocol of an access log, else the L4
-/// protocol.
+/// `v1.FlowProtocol` (`pkg/hubble/api/v1/flow.go`, as vendored by hubble
+/// v1.19.4): the L7 protocol of an access log, else the L4 protocol.
 pub fn flow_protocol(flow: &Flow) -> &'static str {
     match event_type(flow) {
         MESSAGE_TYPE_ACCESS_LOG => match flow.l7.as_ref().and_then(|l7| l7.record.as_ref()) {
@@ -26,7 +26,6 @@ pub fn flow_protocol(flow: &Flow) -> &'static str {
             Some(Record::Http(_)) => "HTTP",
             #[allow(deprecated)]
             Some(Record::Kafka(_)) => "Kafka",
-            None if flow.l7.is_some() => "Unknown L7",
             None => "Unknown L7",
         },
         MESSAGE_TYPE_DROP
@@ -38,7 +37,9 @@ pub fn flow_protocol(flow: &Flow) -> &'static str {
             Some(Protocol::IcmPv4(_)) => "ICMPv4",
             Some(Protocol::IcmPv6(_)) => "ICMPv6",
             Some(Protocol::Sctp(_)) => "SCTP",
-            _ => "Unknown L4",
+            Some(Protocol::Vrrp(_)) => "VRRP",
+            Some(Protocol::Igmp(_)) => "IGMP",
+            None => "Unknown L4",
         },
         _ => "Unknown flow",
     }

@@ -236,11 +236,13 @@ impl Family {
         };
         let entry = match series.get_mut(key.as_bytes()) {
             Some(entry) => entry,
-            None => series.entry(key.as_bytes().into()).or_insert(CounterSeries {
-                value: 0,
-                touched: now,
-                exemplar: None,
-            }),
+            None => series
+                .entry(key.as_bytes().into())
+                .or_insert(CounterSeries {
+                    value: 0,
+                    touched: now,
+                    exemplar: None,
+                }),
         };
         entry.value += by;
         entry.touched = now;
