@@ -679,6 +679,33 @@ mod tests {
     }
 
     #[test]
+    fn http_v2_exemplars_reach_openmetrics_only() {
+        let mut metrics = Metrics::new(&spec("httpV2:exemplars=true")).unwrap();
+        let response = flow_of(
+            r#"{"event_type":{"type":129},"traffic_direction":"INGRESS","trace_context":{"parent":{"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}},"l7":{"type":"RESPONSE","latency_ns":"20000000","http":{"code":200,"method":"GET","protocol":"HTTP/1.1"}}}"#,
+        );
+        metrics.process_flow(&response);
+        let open = metrics.encode(Format::OpenMetrics);
+        assert!(
+            open.contains(
+                "hubble_http_requests_total{method=\"GET\",protocol=\"HTTP/1.1\",reporter=\"server\",status=\"200\"} 1 # {traceID=\"4bf92f3577b34da6a3ce929d0e0e4736\"} 1"
+            ),
+            "{open}"
+        );
+        assert!(
+            open.contains(
+                "{le=\"0.025\",method=\"GET\",reporter=\"server\"} 1 # {traceID=\"4bf92f3577b34da6a3ce929d0e0e4736\"} 0.02"
+            ),
+            "{open}"
+        );
+        let text = metrics.encode(Format::Prometheus);
+        assert!(!text.contains("traceID"), "{text}");
+        assert!(text.contains(
+            "hubble_http_request_duration_seconds_bucket{method=\"GET\",reporter=\"server\",le=\"0.025\"} 1"
+        ));
+    }
+
+    #[test]
     fn openmetrics_is_served_when_accepted() {
         let prometheus = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
         assert_eq!(Format::negotiate(Some(prometheus)), Format::OpenMetrics);

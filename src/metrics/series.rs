@@ -143,7 +143,7 @@ pub const DEFAULT_BUCKETS: [f64; 11] = [
 struct CounterSeries {
     value: u64,
     touched: u64,
-    exemplar: Option<(String, f64)>,
+    exemplar: Option<(String, u64)>,
 }
 
 /// The per-series state of a histogram.
@@ -247,7 +247,7 @@ impl Family {
         entry.value += by;
         entry.touched = now;
         if !trace_id.is_empty() {
-            entry.exemplar = Some((trace_id.to_owned(), by as f64));
+            entry.exemplar = Some((trace_id.to_owned(), by));
         }
     }
 
@@ -405,9 +405,9 @@ fn encode_counter(encoder: MetricEncoder<'_>, sample: &CounterSeries) -> std::fm
         Some((trace_id, value)) => {
             // prometheus-client builds exemplars only inside its own
             // metrics: carry the count into one to encode it.
-            let counter = CounterWithExemplar::<TraceLabel, f64>::default();
-            let before = sample.value as f64 - value;
-            if before > 0.0 {
+            let counter = CounterWithExemplar::<TraceLabel, u64>::default();
+            let before = sample.value - value;
+            if before > 0 {
                 counter.inc_by(before, None, None);
             }
             counter.inc_by(*value, Some([("traceID", trace_id.clone())]), None);
