@@ -26,11 +26,10 @@ use crate::{
 const EXPIRY_INTERVAL: Duration = Duration::from_secs(30);
 
 pub async fn run(command: &MetricsCommand, settings: &Settings) -> anyhow::Result<Outcome> {
-    let spec = spec_values(command, settings);
-    let specs = metrics::parse_spec(&spec.0)
-        .and_then(|specs| Metrics::new(&specs).map(|m| (specs, m)))
-        .map_err(|error| anyhow::anyhow!("invalid {} {:?}: {error}", spec.1, spec.0.join(" ")));
-    let (_, metrics) = specs?;
+    let (spec, from) = spec_values(command, settings);
+    let metrics = metrics::parse_spec(&spec)
+        .and_then(|specs| Metrics::new(&specs))
+        .map_err(|error| anyhow::anyhow!("invalid {from} {:?}: {error}", spec.join(" ")))?;
     let ttl = duration::parse(&command.pod_series_ttl).ok_or_else(|| {
         anyhow::anyhow!(
             "invalid --pod-series-ttl {:?}: want a duration such as 5m, 90s or 0",

@@ -291,7 +291,8 @@ impl Metrics {
         self.lost_events.add(key, lost.num_events_lost, 0);
     }
 
-    /// Counts a reconnection of the stream.
+    /// Counts a reconnection of the stream: `hubl_stream_reconnects_total`,
+    /// for the reconnecting `--follow` stream to call.
     pub fn count_reconnect(&mut self) {
         self.reconnects += 1;
     }
@@ -345,16 +346,6 @@ impl Metrics {
                 });
             }
         }
-    }
-
-    /// The number of live series, the exporter's memory.
-    pub fn series(&self) -> usize {
-        self.handlers
-            .iter()
-            .flat_map(|h| h.families())
-            .map(Family::series)
-            .sum::<usize>()
-            + self.lost_events.series()
     }
 
     fn own_families(&self) -> Vec<Family> {
