@@ -4,6 +4,7 @@
 mod config;
 mod filters;
 mod list;
+mod metrics;
 mod observe;
 mod serve;
 mod server;
@@ -13,6 +14,7 @@ mod watch;
 pub use config::{ConfigAction, ConfigCommand};
 pub use filters::{FilterFlag, filter_flags_in_order};
 pub use list::{ListCommand, ListOutput, ListTarget};
+pub use metrics::{MetricsCommand, MetricsOutput};
 pub use observe::{
     ColorChoice, EventFormattingArgs, EventsArgs, FilterArgs, FormattingArgs, ObserveArgs,
     ObserveCommand, ObserveEvents, OtherArgs, Output, RawFilterArgs, SelectorArgs, TimeFormatName,
@@ -68,6 +70,8 @@ pub enum Command {
     Config(ConfigCommand),
     /// List Hubble objects
     List(ListCommand),
+    /// Serve Hubble's Prometheus metrics, counted from the flow stream
+    Metrics(Box<MetricsCommand>),
     /// Observe flows and events of a Hubble server
     Observe(Box<ObserveCommand>),
     /// Serve a capture with Hubble's API, as hubble-relay does

@@ -5,6 +5,7 @@ mod completion;
 mod config;
 mod events;
 mod list;
+mod metrics;
 mod observe;
 mod serve;
 mod settings;
@@ -51,10 +52,14 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => error.exit(),
     };
-    if let (Command::Observe(observe), Some(("observe", observe_matches))) =
-        (&mut cli.command, matches.subcommand())
-    {
-        observe.record_filter_order(observe_matches);
+    match (&mut cli.command, matches.subcommand()) {
+        (Command::Observe(observe), Some(("observe", observe_matches))) => {
+            observe.record_filter_order(observe_matches);
+        }
+        (Command::Metrics(command), Some(("metrics", metrics_matches))) => {
+            command.record_filter_order(metrics_matches);
+        }
+        _ => {}
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -86,6 +91,7 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
             ListTarget::Nodes(_) => list::nodes(command.target.output(), &settings).await,
             ListTarget::Namespaces(_) => list::namespaces(command.target.output(), &settings).await,
         },
+        Command::Metrics(command) => metrics::run(&command, &settings).await,
         Command::Observe(observe) => match &observe.events {
             Some(ObserveEvents::AgentEvents(args)) => events::agent(args, &settings).await,
             Some(ObserveEvents::DebugEvents(args)) => events::debug(args, &settings).await,

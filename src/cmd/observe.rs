@@ -12,7 +12,7 @@ use tokio_stream::StreamExt;
 
 use super::{Outcome, Settings};
 use crate::{
-    cli::{ColorChoice, FormattingArgs, ObserveArgs, ObserveCommand, Output, TimeFormatName},
+    cli::{ColorChoice, FormattingArgs, ObserveCommand, Output, TimeFormatName},
     filter,
     printer::{self, Format, PrintOptions, Printer, TimeFormat},
     serve::Demo,
@@ -64,7 +64,15 @@ pub async fn run(command: &ObserveCommand, settings: &Settings) -> anyhow::Resul
         true => Some(Demo::start().await?),
         false => None,
     };
-    let stream = open(args, request, settings, demo.as_ref()).await?;
+    let headline_only = !matches!(args.formatting.output, Output::Json | Output::Jsonpb);
+    let stream = open(
+        args.other.input_file.as_deref(),
+        headline_only,
+        request,
+        settings,
+        demo.as_ref(),
+    )
+    .await?;
     let stdout = io::stdout().lock();
     // `--silent-errors` silences node status events too, as in Hubble.
     let stderr: Box<dyn Write> = if args.other.silent_errors {
@@ -80,16 +88,19 @@ pub async fn run(command: &ObserveCommand, settings: &Settings) -> anyhow::Resul
     print_stream(stream, printer, args.other.silent_errors).await
 }
 
-async fn open(
-    args: &ObserveArgs,
+/// The flow stream of a request: from a capture, the demo relay or the
+/// server. `hubl metrics` reads its flows through this too.
+pub(super) async fn open(
+    input_file: Option<&str>,
+    headline_only: bool,
     request: crate::proto::observer::GetFlowsRequest,
     settings: &Settings,
     demo: Option<&Demo>,
 ) -> anyhow::Result<ResponseStream> {
-    if let Some(path) = &args.other.input_file {
+    if let Some(path) = input_file {
         settings.refuse_port_forward_with("--input-file")?;
-        let mut source = FileSource::new(path.clone());
-        if !matches!(args.formatting.output, Output::Json | Output::Jsonpb) {
+        let mut source = FileSource::new(path.to_owned());
+        if headline_only {
             source = source.headline_only();
         }
         return source
