@@ -15,7 +15,26 @@ use std::{fs, path::PathBuf};
 use support::run_hubl;
 
 /// Lines hubl prints on stderr where hubble prints nothing, by case.
-const EXTRA_WARNINGS: &[(&str, &str)] = &[];
+const EXTRA_WARNINGS: &[(&str, &str)] = &[
+    (
+        "time_format_unknown",
+        "Warning: unknown --time-format \"bogus\", printing times as StampMilli; the formats \
+         are YearMonthDay, YearMonthDayHour, YearMonthDayHourMinute, StampMilli, RFC3339, \
+         RFC3339Milli, RFC3339Micro, RFC3339Nano, RFC1123Z",
+    ),
+    (
+        "time_format_empty",
+        "Warning: unknown --time-format \"\", printing times as StampMilli; the formats are \
+         YearMonthDay, YearMonthDayHour, YearMonthDayHourMinute, StampMilli, RFC3339, \
+         RFC3339Milli, RFC3339Micro, RFC3339Nano, RFC1123Z",
+    ),
+    (
+        "time_format_unknown_dict",
+        "Warning: unknown --time-format \"Unix\", printing times as StampMilli; the formats \
+         are YearMonthDay, YearMonthDayHour, YearMonthDayHourMinute, StampMilli, RFC3339, \
+         RFC3339Milli, RFC3339Micro, RFC3339Nano, RFC1123Z",
+    ),
+];
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hubble-1.19.4")
@@ -102,4 +121,18 @@ fn every_extra_warning_belongs_to_a_case() {
     for (case, _) in EXTRA_WARNINGS {
         assert!(cases.iter().any(|(name, _)| name == case), "{case}");
     }
+}
+
+#[test]
+fn silent_errors_silence_the_time_format_warning() {
+    let args: Vec<String> = ["observe", "--input-file", "-", "--time-format", "x", "-s"]
+        .map(String::from)
+        .to_vec();
+    let output = run_hubl(&args, &fs::read(fixtures().join("input.jsonl")).unwrap());
+    assert!(output.status.success());
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        read("time_format_unknown.out")
+    );
 }

@@ -15,7 +15,8 @@ pub use filters::{FilterFlag, filter_flags_in_order};
 pub use list::{ListCommand, ListOutput, ListTarget};
 pub use observe::{
     ColorChoice, EventFormattingArgs, EventsArgs, FilterArgs, FormattingArgs, ObserveArgs,
-    ObserveCommand, ObserveEvents, OtherArgs, Output, RawFilterArgs, SelectorArgs, TimeFormatName,
+    ObserveCommand, ObserveEvents, OtherArgs, Output, RawFilterArgs, SelectorArgs, TimeFormatArg,
+    TimeFormatName,
 };
 pub use serve::ServeCommand;
 pub use server::{GlobalArgs, ServerArgs};
