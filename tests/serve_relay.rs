@@ -15,7 +15,12 @@ use std::{
 };
 
 use hubl::{
-    proto::observer::{GetFlowsRequest, observer_client::ObserverClient},
+    proto::{
+        flow::{FlowFilter, Verdict},
+        observer::{
+            GetFlowsRequest, get_flows_response::ResponseTypes, observer_client::ObserverClient,
+        },
+    },
     serve::{Capture, ServeOptions, TlsFiles, listen, serve},
 };
 use support::{conformance_dir, run_hubl};
@@ -33,13 +38,17 @@ impl Relay {
     }
 
     fn start_with(options: ServeOptions) -> Self {
+        let text = fs::read(conformance_dir().join("flows.jsonl")).expect("the corpus");
+        Self::serving(&text, options)
+    }
+
+    fn serving(text: &[u8], options: ServeOptions) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("a runtime");
-        let text = fs::read(conformance_dir().join("flows.jsonl")).expect("the corpus");
-        let (capture, _) = Capture::parse(&text);
+        let (capture, _) = Capture::parse(text);
         let address = runtime.block_on(async {
             let listener = listen("127.0.0.1:0").await.expect("a port");
             let address = listener.local_addr().expect("an address");
@@ -325,4 +334,134 @@ fn serves_mutual_tls_with_given_certificates() {
         String::from_utf8_lossy(&with_certificate.stdout).contains("Current/Max Flows: 393/393")
     );
     assert_eq!(without_certificate.status.code(), Some(1));
+}
+
+/// 2023-01-01T00:00:00Z, the time of `mixed_capture`'s node status: flow
+/// `fN` is N seconds later.
+const START: i64 = 1_672_531_200;
+
+/// A capture of ten flows (`f1`..`f10`, the even ones dropped) with a node
+/// status before f1 and f8 and lost events after f3.
+fn mixed_capture() -> String {
+    let mut text = String::new();
+    let status = |names: &str| {
+        format!(
+            "{{\"node_status\":{{\"state_change\":\"NODE_CONNECTED\",\"node_names\":[\"{names}\"]}},\
+             \"node_name\":\"relay\",\"time\":\"2023-01-01T00:00:00Z\"}}\n"
+        )
+    };
+    text.push_str(&status("n-a"));
+    for i in 1..=10 {
+        if i == 8 {
+            text.push_str(&status("n-b"));
+        }
+        let verdict = if i % 2 == 0 { "DROPPED" } else { "FORWARDED" };
+        text.push_str(&format!(
+            "{{\"flow\":{{\"time\":\"2023-01-01T00:00:{i:02}Z\",\"node_name\":\"n-a\",\
+             \"verdict\":\"{verdict}\",\"Summary\":\"f{i}\"}},\"node_name\":\"n-a\",\
+             \"time\":\"2023-01-01T00:00:{i:02}Z\"}}\n"
+        ));
+        if i == 3 {
+            text.push_str(
+                "{\"lost_events\":{\"source\":\"HUBBLE_RING_BUFFER\",\"num_events_lost\":4},\
+                 \"node_name\":\"n-a\",\"time\":\"2023-01-01T00:00:03Z\"}\n",
+            );
+        }
+    }
+    text
+}
+
+#[test]
+fn only_flows_count_towards_first_and_last() {
+    let relay = Relay::serving(
+        mixed_capture().as_bytes(),
+        ServeOptions {
+            rate: None,
+            tls: None,
+        },
+    );
+    // What each response is: a flow's summary, or the kind of response.
+    let responses = |request: GetFlowsRequest| -> Vec<String> {
+        let address = format!("http://{}", relay.address);
+        relay.runtime.block_on(async move {
+            let mut observer = ObserverClient::connect(address).await.expect("connects");
+            let mut stream = observer
+                .get_flows(request)
+                .await
+                .expect("a stream")
+                .into_inner();
+            let mut kinds = Vec::new();
+            while let Some(response) = stream.next().await {
+                kinds.push(match response.expect("a response").response_types {
+                    Some(ResponseTypes::Flow(flow)) => {
+                        format!("f{}", flow.time.unwrap_or_default().seconds - START)
+                    }
+                    Some(ResponseTypes::LostEvents(_)) => "lost".to_owned(),
+                    Some(ResponseTypes::NodeStatus(status)) => status.node_names[0].clone(),
+                    other => panic!("unexpected {other:?}"),
+                });
+            }
+            kinds
+        })
+    };
+    let request = |number: u64, first: bool, verdict: Option<Verdict>| GetFlowsRequest {
+        number,
+        first,
+        whitelist: verdict
+            .map(|verdict| FlowFilter {
+                verdict: vec![verdict as i32],
+                ..FlowFilter::default()
+            })
+            .into_iter()
+            .collect(),
+        ..GetFlowsRequest::default()
+    };
+    assert_eq!(
+        responses(request(7, true, None)),
+        ["n-a", "f1", "f2", "f3", "lost", "f4", "f5", "f6", "f7"]
+    );
+    assert_eq!(responses(request(3, false, None)), ["f8", "f9", "f10"]);
+    assert_eq!(
+        responses(request(4, false, None)),
+        ["f7", "n-b", "f8", "f9", "f10"]
+    );
+    // The filters select flows; node status and lost events in the
+    // stretch read come as a relay sends them, whatever the filters.
+    assert_eq!(
+        responses(request(2, true, Some(Verdict::Dropped))),
+        ["n-a", "f2", "lost", "f4"]
+    );
+    assert_eq!(
+        responses(request(2, false, Some(Verdict::Forwarded))),
+        ["f7", "n-b", "f9"]
+    );
+    // With a time range, only what lies within it.
+    let time = |second: i64| {
+        Some(hubl::proto::Timestamp {
+            seconds: 1_672_531_200 + second,
+            nanos: 0,
+        })
+    };
+    assert_eq!(
+        responses(GetFlowsRequest {
+            since: time(3),
+            until: time(5),
+            ..GetFlowsRequest::default()
+        }),
+        ["f3", "lost", "f4", "f5"]
+    );
+    // hubl (as hubble) prints seven flows for --first 7, and the lost
+    // events, the node status going to stderr.
+    let output = run_hubl(
+        &observe(&["--server", &relay.server(), "--first", "7"]),
+        b"",
+    );
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(stdout.lines().count(), 8, "{stdout}");
+    assert_eq!(stdout.matches("EVENTS LOST").count(), 1, "{stdout}");
+    assert!(
+        stdout.lines().last().unwrap_or_default().contains("f7"),
+        "{stdout}"
+    );
 }

@@ -1,7 +1,6 @@
 //! The Observer service of the replay relay.
 
 use std::{
-    collections::VecDeque,
     pin::Pin,
     sync::{
         Arc,
@@ -90,10 +89,12 @@ impl Selection {
 
 impl Selection {
     fn wants(&self, response: &GetFlowsResponse) -> bool {
+        self.in_range(response) && self.matcher.matches(response)
+    }
+
+    fn in_range(&self, response: &GetFlowsResponse) -> bool {
         let time = response.time.unwrap_or_default();
-        self.since.is_none_or(|since| time >= since)
-            && self.until.is_none_or(|until| time <= until)
-            && self.matcher.matches(response)
+        self.since.is_none_or(|since| time >= since) && self.until.is_none_or(|until| time <= until)
     }
 }
 
@@ -232,44 +233,78 @@ fn empty_stream<T: Send + 'static>(follow: bool) -> Responses<T> {
 }
 
 /// The stored responses the request selects: the first or last `number`
-/// (all for 0 with a time range, or `u64::MAX`), none for a bare follow.
+/// flows (all for 0 with a time range, or `u64::MAX`), none for a bare
+/// follow.
+///
+/// As a relay's agents read their ring buffer, only flows count towards
+/// `number` and only flows meet the FlowFilters: the node status and lost
+/// events of the capture between the first and the last flow read are sent
+/// too, in their place, whatever the filters (a relay never filters its
+/// own node status), within the time range.
 async fn send_history(
     capture: &Capture,
     request: &GetFlowsRequest,
     selection: &Selection,
     sender: &mpsc::Sender<Result<GetFlowsResponse, Status>>,
 ) -> Result<(), ()> {
+    for response in history(capture, request, selection) {
+        send(sender, selection, response).await?;
+    }
+    Ok(())
+}
+
+fn history<'a>(
+    capture: &'a Capture,
+    request: &GetFlowsRequest,
+    selection: &Selection,
+) -> Vec<&'a GetFlowsResponse> {
     let ranged = request.since.is_some() || request.until.is_some();
     let number = request.number;
     if number == 0 && !ranged && request.follow {
-        return Ok(());
+        return Vec::new();
     }
     let everything = number == u64::MAX || (number == 0 && (ranged || request.first));
-    let selected = capture.responses.iter().filter(|r| selection.wants(r));
-    if everything {
-        for response in selected {
-            send(sender, selection, response).await?;
-        }
+    let responses = &capture.responses;
+    let flows: Vec<usize> = (0..responses.len())
+        .filter(|&i| is_flow(&responses[i]) && selection.wants(&responses[i]))
+        .collect();
+    let keep = usize::try_from(number).unwrap_or(usize::MAX);
+    // The stretch of the capture read: from the oldest response, or from
+    // the first of the last `number` flows; up to the last of the first
+    // `number` flows, or to the end.
+    let (start, end) = if everything {
+        (0, responses.len())
     } else if request.first {
-        for response in selected.take(usize::try_from(number).unwrap_or(usize::MAX)) {
-            send(sender, selection, response).await?;
-        }
+        let end = match keep.checked_sub(1).and_then(|last| flows.get(last)) {
+            Some(&last) => last + 1,
+            None if keep == 0 => 0,
+            None => responses.len(),
+        };
+        (0, end)
+    } else if keep == 0 {
+        (0, 0)
     } else {
-        let keep = usize::try_from(number).unwrap_or(usize::MAX);
-        let mut last = VecDeque::new();
-        for response in selected {
-            if last.len() == keep {
-                last.pop_front();
+        let start = flows
+            .get(flows.len().saturating_sub(keep))
+            .copied()
+            .unwrap_or(responses.len());
+        (start, responses.len())
+    };
+    responses[start..end]
+        .iter()
+        .map(|response| response.as_ref())
+        .filter(|response| {
+            if is_flow(response) {
+                selection.wants(response)
+            } else {
+                selection.in_range(response)
             }
-            if keep > 0 {
-                last.push_back(response);
-            }
-        }
-        for response in last {
-            send(sender, selection, response).await?;
-        }
-    }
-    Ok(())
+        })
+        .collect()
+}
+
+fn is_flow(response: &GetFlowsResponse) -> bool {
+    matches!(response.response_types, Some(ResponseTypes::Flow(_)))
 }
 
 async fn send(
