@@ -19,23 +19,23 @@ use prost_types::{
     field_descriptor_proto::{Label, Type},
 };
 
-use super::FilterError;
+use super::{FilterError, cel_check};
 use crate::proto::flow::Flow;
 
 /// The API's descriptors, as build.rs compiled them.
 const DESCRIPTORS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/hubble_descriptor.bin"));
 
 /// Messages and enums of the API by full name (`.flow.Flow`).
-struct Schema {
-    messages: HashMap<String, DescriptorProto>,
+pub(super) struct Schema {
+    pub(super) messages: HashMap<String, DescriptorProto>,
     /// Enum values by enum full name, then value name.
-    enums: HashMap<String, HashMap<String, i32>>,
+    pub(super) enums: HashMap<String, HashMap<String, i32>>,
     /// `Verdict`, `TrafficDirection`, ... of the `flow` package, for
     /// expressions that name enum values.
     constants: Vec<(String, Value)>,
 }
 
-static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
+pub(super) static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
     let set = FileDescriptorSet::decode(DESCRIPTORS).unwrap_or_default();
     let mut messages = HashMap::new();
     let mut enums = HashMap::new();
@@ -69,6 +69,17 @@ static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
             enums.insert(format!("{package}.{}", enumeration.name()), values);
         }
     }
+    // The package too, for `flow.Verdict.DROPPED`.
+    let package: HashMap<Key, Value> = constants
+        .iter()
+        .map(|(name, value)| (Key::String(Arc::new(name.clone())), value.clone()))
+        .collect();
+    constants.push((
+        "flow".to_owned(),
+        Value::Map(Map {
+            map: Arc::new(package),
+        }),
+    ));
     Schema {
         messages,
         enums,
@@ -103,16 +114,12 @@ pub struct CelFilter {
 }
 
 impl CelFilter {
+    /// Compiles and checks each expression as Hubble does; the first that
+    /// fails is the error.
     pub fn new(expressions: &[String]) -> Result<Self, FilterError> {
         let programs = expressions
             .iter()
-            .map(|expression| {
-                Program::compile(expression).map_err(|error| FilterError::Compile {
-                    kind: "CEL",
-                    value: expression.clone(),
-                    reason: error.to_string(),
-                })
-            })
+            .map(|expression| compile(expression))
             .collect::<Result<_, _>>()?;
         Ok(Self { programs })
     }
@@ -129,6 +136,34 @@ impl CelFilter {
             .iter()
             .any(|program| matches!(program.execute(&context), Ok(Value::Bool(true))))
     }
+}
+
+/// Parses and type-checks `expression`, with cel-go's messages on failure.
+fn compile(expression: &str) -> Result<Program, FilterError> {
+    let program = Program::compile(expression).map_err(|errors| {
+        let report: Vec<String> = errors
+            .errors
+            .iter()
+            .map(|error| {
+                let (line, column) = error.pos;
+                cel_check::format_issue(
+                    expression,
+                    usize::try_from(line).unwrap_or(1),
+                    usize::try_from(column).unwrap_or(1),
+                    &error.msg,
+                )
+            })
+            .collect();
+        FilterError::Cel(report.join("\n"))
+    })?;
+    cel_check::check(program.expression(), program.source_info(), expression)
+        .map_err(FilterError::Cel)?;
+    Ok(program)
+}
+
+/// Checks `expression` as Hubble compiles it, before it is sent to a server.
+pub fn validate(expression: &str) -> Result<(), FilterError> {
+    compile(expression).map(|_| ())
 }
 
 /// The flow as CEL sees a `flow.Flow` message.
@@ -188,6 +223,10 @@ fn field_value(json: &serde_json::Value, field: &prost_types::FieldDescriptorPro
         Type::Uint64 | Type::Fixed64 | Type::Uint32 | Type::Fixed32 => {
             Value::UInt(number(json).and_then(|n| n.parse().ok()).unwrap_or(0))
         }
+        Type::Message if field.type_name() == ".google.protobuf.Timestamp" => json
+            .as_str()
+            .and_then(|text| chrono::DateTime::parse_from_rfc3339(text).ok())
+            .map_or(Value::Null, Value::Timestamp),
         Type::Message if !field.type_name().starts_with(".google.protobuf.") => {
             message_value(json, field.type_name())
         }
@@ -281,11 +320,31 @@ mod tests {
     fn unset_messages_are_absent_and_errors_are_false() {
         assert!(matches("!has(_flow.l7)", DROP));
         assert!(!matches("_flow.l7.http.code == 200u", DROP));
-        assert!(!matches("_flow.verdict", DROP));
     }
 
     #[test]
     fn syntax_errors_are_refused() {
         assert!(CelFilter::new(&["_flow.verdict ==".to_owned()]).is_err());
+    }
+
+    #[test]
+    fn times_and_regular_expressions() {
+        let flow = r#"{"time":"2023-01-02T03:04:05.5Z","source":{"namespace":"cilium-test"}}"#;
+        assert!(matches(
+            "_flow.time > timestamp('2023-01-02T00:00:00Z')",
+            flow
+        ));
+        assert!(!matches(
+            "_flow.time < timestamp('2023-01-02T00:00:00Z')",
+            flow
+        ));
+        assert!(matches("_flow.time.getHours() == 3", flow));
+        assert!(matches("_flow.source.namespace.matches('^cilium-')", flow));
+    }
+
+    #[test]
+    fn enum_values_by_their_package_name() {
+        assert!(matches("flow.Verdict.DROPPED == _flow.verdict", DROP));
+        assert!(!matches("_flow.verdict == flow.Verdict.FORWARDED", DROP));
     }
 }
