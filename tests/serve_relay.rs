@@ -465,3 +465,31 @@ fn only_flows_count_towards_first_and_last() {
         "{stdout}"
     );
 }
+
+#[test]
+fn every_response_carries_the_hubble_version_whose_api_is_served() {
+    let relay = Relay::start(None);
+    let address = format!("http://{}", relay.address);
+    relay.runtime.block_on(async move {
+        let mut observer = ObserverClient::connect(address).await.expect("connects");
+        let status = observer
+            .server_status(hubl::proto::observer::ServerStatusRequest {})
+            .await
+            .expect("a status");
+        let flows = observer
+            .get_flows(GetFlowsRequest {
+                number: 1,
+                ..GetFlowsRequest::default()
+            })
+            .await
+            .expect("a stream");
+        for headers in [status.metadata(), flows.metadata()] {
+            assert_eq!(
+                headers
+                    .get("hubble-relay-version")
+                    .and_then(|v| v.to_str().ok()),
+                Some("1.19.4")
+            );
+        }
+    });
+}

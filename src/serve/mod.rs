@@ -13,6 +13,7 @@ use std::{net::SocketAddr, pin::Pin, sync::Arc};
 
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use tokio_stream::{Stream, wrappers::TcpListenerStream};
+use tonic::codegen::http;
 use tonic::{
     Request, Response, Status,
     transport::{Certificate, Identity, Server, ServerTlsConfig},
@@ -26,6 +27,7 @@ use crate::proto::{
         peer_server::{Peer, PeerServer},
     },
 };
+use crate::source::version::{HUBBLE_API_VERSION, RELAY_VERSION_HEADER};
 
 /// The connectivity-test capture built into the binary, for `--demo`.
 pub const DEMO_CAPTURE: &[u8] = include_bytes!("../../assets/demo.jsonl");
@@ -91,7 +93,18 @@ pub async fn serve(
             .tls_config(config)
             .map_err(|e| ServeError::Tls(e.to_string()))?;
     }
+    // As hubble-relay's interceptors, on every response: the version whose
+    // API this relay serves, for clients to compare with theirs.
     builder
+        .layer(tower::util::MapResponseLayer::new(
+            |mut response: http::Response<tonic::body::Body>| {
+                response.headers_mut().insert(
+                    RELAY_VERSION_HEADER,
+                    http::HeaderValue::from_static(HUBBLE_API_VERSION),
+                );
+                response
+            },
+        ))
         .add_service(health_service)
         .add_service(ObserverServer::new(ReplayObserver::new(
             capture,

@@ -37,7 +37,7 @@ use tonic::{
 };
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
-use super::{ResponseStream, SourceError};
+use super::{ResponseStream, SourceError, version::IntoInnerChecked};
 use crate::proto::{
     observer::{
         GetAgentEventsRequest, GetAgentEventsResponse, GetDebugEventsRequest,
@@ -120,7 +120,7 @@ impl Connection {
         F: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
     {
         match tokio::time::timeout(self.request_timeout, call).await {
-            Ok(Ok(response)) => Ok(response.into_inner()),
+            Ok(Ok(response)) => Ok(response.into_inner_checked()),
             Ok(Err(status)) => Err(self.explain(status)),
             Err(_elapsed) => Err(SourceError::Status(tonic::Status::deadline_exceeded(
                 "context deadline exceeded",
@@ -172,7 +172,7 @@ impl Connection {
             .get_flows(request)
             .await
             .map_err(|s| self.explain(s))?
-            .into_inner();
+            .into_inner_checked();
         Ok(self.explained(stream))
     }
 
@@ -186,7 +186,7 @@ impl Connection {
             .get_agent_events(request)
             .await
             .map_err(|s| self.explain(s))?
-            .into_inner();
+            .into_inner_checked();
         Ok(self.explained(stream))
     }
 
@@ -200,7 +200,7 @@ impl Connection {
             .get_debug_events(request)
             .await
             .map_err(|s| self.explain(s))?
-            .into_inner();
+            .into_inner_checked();
         Ok(self.explained(stream))
     }
 
@@ -210,7 +210,7 @@ impl Connection {
             .notify(NotifyRequest {})
             .await
             .map_err(|s| self.explain(s))?
-            .into_inner();
+            .into_inner_checked();
         Ok(self.explained(stream))
     }
 

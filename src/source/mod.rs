@@ -6,6 +6,7 @@ mod file;
 mod grpc;
 mod jsonpb;
 mod scan;
+pub mod version;
 
 pub use file::{FileSource, decode_line};
 pub use grpc::{ConnectOptions, Connection, EventStream, OBSERVER_SERVICE, TlsOptions, connect};

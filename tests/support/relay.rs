@@ -27,6 +27,9 @@ pub struct Script {
     pub error: Option<Status>,
     /// Keep the stream open after the responses, as `--follow` does.
     pub hold_open: bool,
+    /// Response headers (name, value) of every GetFlows stream, such as a
+    /// relay's version.
+    pub headers: Vec<(&'static str, &'static str)>,
 }
 
 /// The responses of a jsonpb capture, as a relay would stream them; lines
@@ -121,13 +124,17 @@ impl Observer for FakeObserver {
             .chain(self.script.error.clone().map(Err))
             .collect();
         let stream = tokio_stream::iter(items);
-        if self.script.hold_open {
-            Ok(Response::new(Box::pin(
-                stream.chain(tokio_stream::pending()),
-            )))
+        let mut response: Response<Self::GetFlowsStream> = if self.script.hold_open {
+            Response::new(Box::pin(stream.chain(tokio_stream::pending())))
         } else {
-            Ok(Response::new(Box::pin(stream)))
+            Response::new(Box::pin(stream))
+        };
+        for (name, value) in &self.script.headers {
+            response
+                .metadata_mut()
+                .insert(*name, value.parse().expect("an ASCII header value"));
         }
+        Ok(response)
     }
 
     async fn get_agent_events(
