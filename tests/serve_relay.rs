@@ -493,3 +493,69 @@ fn every_response_carries_the_hubble_version_whose_api_is_served() {
         }
     });
 }
+
+#[test]
+fn server_status_counts_each_replayed_flow_once_however_many_follow() {
+    let rate = 2000.0;
+    let relay = Relay::start(Some(2000));
+    let address = format!("http://{}", relay.address);
+    relay.runtime.block_on(async move {
+        let status = |mut observer: ObserverClient<tonic::transport::Channel>| async move {
+            observer
+                .server_status(hubl::proto::observer::ServerStatusRequest {})
+                .await
+                .expect("a status")
+                .into_inner()
+        };
+        let observer = ObserverClient::connect(address.clone())
+            .await
+            .expect("connects");
+        // From the first answer on, flows/s (seen ÷ uptime, as Hubble UI
+        // reads it) is the replay's rate: the capture counts as history.
+        let first = status(observer.clone()).await;
+        let flows_per_second = |s: &hubl::proto::observer::ServerStatusResponse| {
+            s.seen_flows as f64 / (s.uptime_ns as f64 / 1e9)
+        };
+        assert!(first.seen_flows >= 393, "{first:?}");
+        assert!(
+            (flows_per_second(&first) - rate).abs() < rate * 0.1,
+            "{first:?}"
+        );
+        // Five followers read for a while: each replayed flow counts once.
+        let mut followers = Vec::new();
+        for _ in 0..5 {
+            let address = address.clone();
+            followers.push(tokio::spawn(async move {
+                let mut observer = ObserverClient::connect(address).await.expect("connects");
+                let mut stream = observer
+                    .get_flows(GetFlowsRequest {
+                        follow: true,
+                        ..GetFlowsRequest::default()
+                    })
+                    .await
+                    .expect("a stream")
+                    .into_inner();
+                for _ in 0..400 {
+                    stream.next().await.expect("a flow").expect("no error");
+                }
+            }));
+        }
+        for follower in followers {
+            follower.await.expect("the follower reads 400 flows");
+        }
+        let second = status(observer).await;
+        let seconds = (second.uptime_ns - first.uptime_ns) as f64 / 1e9;
+        let replayed = (second.seen_flows - first.seen_flows) as f64;
+        assert!(seconds > 0.15, "400 flows at 2000/s take 0.2 s: {seconds}");
+        assert!(
+            (replayed - rate * seconds).abs() < rate * seconds * 0.2 + 10.0,
+            "{replayed} flows seen in {seconds} s"
+        );
+        assert!(
+            (flows_per_second(&second) - rate).abs() < rate * 0.1,
+            "{second:?}"
+        );
+        assert_eq!(second.num_flows, 393);
+        assert_eq!(second.max_flows, 393);
+    });
+}

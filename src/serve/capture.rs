@@ -17,8 +17,6 @@ pub struct Capture {
     pub nodes: Vec<String>,
     /// (cluster, namespace) pairs seen in endpoints, sorted.
     pub namespaces: Vec<(String, String)>,
-    /// Flows per second at the capture's recorded pace.
-    pub flows_rate: f64,
 }
 
 /// A line of the capture that could not be used.
@@ -36,10 +34,6 @@ impl Capture {
         let mut bad = Vec::new();
         let mut nodes = BTreeSet::new();
         let mut namespaces = BTreeSet::new();
-        // Seconds of recorded time, each gap counted up to a second as the
-        // replay pauses, so that odd timestamps do not skew the rate.
-        let mut seconds = 0.0;
-        let mut previous: Option<Timestamp> = None;
         for (index, line) in text.split(|&b| b == b'\n').enumerate() {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             if line.iter().all(u8::is_ascii_whitespace) {
@@ -65,30 +59,14 @@ impl Capture {
                             .insert((endpoint.cluster_name.clone(), endpoint.namespace.clone()));
                     }
                 }
-                if let Some(time) = response.time {
-                    if let Some(previous) = previous {
-                        seconds += gap_seconds(previous, time).clamp(0.0, 1.0);
-                    }
-                    previous = Some(time);
-                }
             }
             responses.push(Arc::new(response));
         }
-        let flows = responses
-            .iter()
-            .filter(|r| matches!(r.response_types, Some(ResponseTypes::Flow(_))))
-            .count();
-        let flows_rate = if seconds > 0.0 {
-            flows as f64 / seconds
-        } else {
-            0.0
-        };
         (
             Self {
                 responses,
                 nodes: nodes.into_iter().collect(),
                 namespaces: namespaces.into_iter().collect(),
-                flows_rate,
             },
             bad,
         )
@@ -121,7 +99,5 @@ mod tests {
         assert_eq!(bad[0].line, 2);
         assert_eq!(capture.nodes, ["n1", "n2"]);
         assert_eq!(capture.namespaces, [(String::new(), "a".to_owned())]);
-        // Two flows over a gap counted as at most one second.
-        assert_eq!(capture.flows_rate, 2.0);
     }
 }

@@ -4,6 +4,7 @@
 //! `--input-file`, the gRPC health service and Peer.Notify.
 
 mod capture;
+mod clock;
 mod mask;
 mod observer;
 

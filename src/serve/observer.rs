@@ -1,22 +1,12 @@
 //! The Observer service of the replay relay.
 
-use std::{
-    pin::Pin,
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
-    time::{Duration, Instant},
-};
+use std::{pin::Pin, sync::Arc, time::Duration};
 
 use tokio::sync::mpsc;
 use tokio_stream::{Stream, wrappers::ReceiverStream};
 use tonic::{Request, Response, Status};
 
-use super::{
-    capture::{Capture, gap_seconds},
-    mask::FieldMask,
-};
+use super::{capture::Capture, clock::ReplayClock, mask::FieldMask};
 use crate::{
     filter::FlowMatcher,
     proto::{
@@ -37,28 +27,19 @@ type Responses<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 /// Responses waiting for a slow client; beyond this the replay waits.
 const CLIENT_QUEUE: usize = 256;
 
-/// The longest pause between two flows when replaying at recorded pace, so
-/// that a capture with gaps still shows life.
-const MAX_PAUSE: Duration = Duration::from_secs(1);
-
 /// Serves a capture as hubble-relay serves its buffer.
 pub struct ReplayObserver {
     capture: Arc<Capture>,
-    /// Flows per second for `follow`, or the recorded pace when `None`.
-    rate: Option<u32>,
-    started: Instant,
-    /// Flows replayed to followers, for `seen_flows`.
-    replayed: Arc<AtomicU64>,
+    /// The one timeline every follower's replay and ServerStatus follow.
+    clock: Arc<ReplayClock>,
     version: String,
 }
 
 impl ReplayObserver {
     pub fn new(capture: Arc<Capture>, rate: Option<u32>) -> Self {
         Self {
+            clock: Arc::new(ReplayClock::new(&capture, rate)),
             capture,
-            rate,
-            started: Instant::now(),
-            replayed: Arc::new(AtomicU64::new(0)),
             version: format!("hubl-relay v{}", env!("CARGO_PKG_VERSION")),
         }
     }
@@ -123,8 +104,7 @@ impl Observer for ReplayObserver {
         };
         let (sender, receiver) = mpsc::channel(CLIENT_QUEUE);
         let capture = Arc::clone(&self.capture);
-        let rate = self.rate;
-        let replayed = Arc::clone(&self.replayed);
+        let clock = Arc::clone(&self.clock);
         tokio::spawn(async move {
             if send_history(&capture, &request, &selection, &sender)
                 .await
@@ -133,7 +113,7 @@ impl Observer for ReplayObserver {
                 return;
             }
             if request.follow {
-                replay(&capture, &selection, rate, &replayed, &sender).await;
+                replay(&clock, &selection, &sender).await;
             }
         });
         Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
@@ -158,8 +138,9 @@ impl Observer for ReplayObserver {
         &self,
         _: Request<GetNodesRequest>,
     ) -> Result<Response<GetNodesResponse>, Status> {
-        let flows = self.capture.flow_count();
-        let per_node = flows / self.capture.nodes.len().max(1) as u64;
+        let nodes = self.capture.nodes.len().max(1) as u64;
+        let per_node = self.capture.flow_count() / nodes;
+        let seen_per_node = self.seen_flows() / nodes;
         let nodes = self
             .capture
             .nodes
@@ -176,7 +157,7 @@ impl Observer for ReplayObserver {
                 uptime_ns: self.uptime_ns(),
                 num_flows: per_node,
                 max_flows: per_node,
-                seen_flows: per_node,
+                seen_flows: seen_per_node,
             })
             .collect();
         Ok(Response::new(GetNodesResponse { nodes }))
@@ -207,20 +188,31 @@ impl Observer for ReplayObserver {
         Ok(Response::new(ServerStatusResponse {
             num_flows: flows,
             max_flows: flows,
-            seen_flows: flows + self.replayed.load(Ordering::Relaxed),
+            seen_flows: self.seen_flows(),
             uptime_ns: self.uptime_ns(),
             num_connected_nodes: Some(pbjson_types::UInt32Value { value: nodes }),
             num_unavailable_nodes: Some(pbjson_types::UInt32Value { value: 0 }),
             unavailable_nodes: Vec::new(),
             version: self.version.clone(),
-            flows_rate: self.capture.flows_rate,
+            flows_rate: self.clock.rate(),
         }))
     }
 }
 
 impl ReplayObserver {
+    /// The capture, seen once, and every flow replayed since the start.
+    fn seen_flows(&self) -> u64 {
+        self.capture
+            .flow_count()
+            .saturating_add(self.clock.due(self.clock.elapsed()))
+    }
+
+    /// Up since the capture's history began, at the replay's pace.
     fn uptime_ns(&self) -> u64 {
-        u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX)
+        let seconds = self.clock.history_seconds() + self.clock.elapsed();
+        Duration::try_from_secs_f64(seconds).map_or(u64::MAX, |uptime| {
+            u64::try_from(uptime.as_nanos()).unwrap_or(u64::MAX)
+        })
     }
 }
 
@@ -318,64 +310,41 @@ async fn send(
         .map_err(|_| ())
 }
 
-/// Replays the capture's flows forever with fresh timestamps, at the
-/// recorded pace or at `rate` flows per second, until the client goes away.
+/// Follows the replay from where it stands, with fresh timestamps, until
+/// the client goes away: whatever is due is sent in one burst, then the
+/// task sleeps until the next flow (at least a millisecond, as sleeping per
+/// flow cannot reach high rates).
 async fn replay(
-    capture: &Capture,
+    clock: &ReplayClock,
     selection: &Selection,
-    rate: Option<u32>,
-    replayed: &AtomicU64,
     sender: &mpsc::Sender<Result<GetFlowsResponse, Status>>,
 ) {
-    let flows: Vec<&GetFlowsResponse> = capture
-        .responses
-        .iter()
-        .map(|r| r.as_ref())
-        .filter(|r| matches!(r.response_types, Some(ResponseTypes::Flow(_))))
-        .collect();
-    if flows.is_empty() {
+    if clock.is_empty() {
         // Nothing to replay: hold the stream open as a quiet relay would.
         sender.closed().await;
         return;
     }
-    let started = Instant::now();
-    let mut previous_time: Option<Timestamp> = None;
-    for (sent, original) in (0_u64..).zip(flows.iter().cycle()) {
-        match rate {
-            Some(rate) => {
-                // Send in bursts of whatever is due, checking about every
-                // millisecond: sleeping per flow cannot reach high rates.
-                let due = (started.elapsed().as_secs_f64() * f64::from(rate)) as u64;
-                if sent >= due {
-                    let wait = Duration::from_secs_f64((sent + 1 - due) as f64 / f64::from(rate));
-                    tokio::time::sleep(wait.max(Duration::from_millis(1))).await;
-                }
+    let mut next = clock.due(clock.elapsed());
+    loop {
+        let due = clock.due(clock.elapsed());
+        while next < due {
+            let mut response = clock.flow(next).clone();
+            next += 1;
+            let now = Timestamp::from(chrono::Utc::now());
+            response.time = Some(now);
+            if let Some(ResponseTypes::Flow(flow)) = &mut response.response_types {
+                flow.time = Some(now);
             }
-            None => {
-                if let (Some(previous), Some(time)) = (previous_time, original.time) {
-                    let gap = gap_seconds(previous, time);
-                    if gap > 0.0 {
-                        tokio::time::sleep(Duration::from_secs_f64(gap).min(MAX_PAUSE)).await;
-                    }
-                }
-                previous_time = original.time;
-            }
-        }
-        let mut response = (*original).clone();
-        let now = Timestamp::from(chrono::Utc::now());
-        response.time = Some(now);
-        if let Some(ResponseTypes::Flow(flow)) = &mut response.response_types {
-            flow.time = Some(now);
-        }
-        if !selection.wants(&response) {
-            if sender.is_closed() {
+            if selection.wants(&response)
+                && sender.send(Ok(selection.masked(&response))).await.is_err()
+            {
                 return;
             }
-            continue;
         }
-        replayed.fetch_add(1, Ordering::Relaxed);
-        if sender.send(Ok(selection.masked(&response))).await.is_err() {
+        if sender.is_closed() {
             return;
         }
+        let wait = clock.time_of(next) - clock.elapsed();
+        tokio::time::sleep(Duration::from_secs_f64(wait.clamp(0.001, 3600.0))).await;
     }
 }
