@@ -559,3 +559,99 @@ fn server_status_counts_each_replayed_flow_once_however_many_follow() {
         assert_eq!(second.max_flows, 393);
     });
 }
+
+/// `hubl serve ARGS` on the conformance corpus at a free port, and the
+/// address it serves on; the child is killed on drop.
+struct ServeProcess {
+    child: std::process::Child,
+    address: String,
+}
+
+impl ServeProcess {
+    fn start(extra: &[&str]) -> Self {
+        let corpus = conformance_dir().join("flows.jsonl");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hubl"))
+            .args(["serve", "--input-file", corpus.to_str().expect("utf-8")])
+            .args(["--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("hubl serve runs");
+        let mut stderr = BufReader::new(child.stderr.take().expect("piped"));
+        let mut banner = String::new();
+        stderr.read_line(&mut banner).expect("a banner");
+        let address = banner
+            .split(" on ")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .expect("the banner names the address")
+            .to_owned();
+        Self { child, address }
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The times (RFC 3339) of the flows `hubl observe --server ADDR FLAGS`
+/// prints.
+fn flow_times(address: &str, flags: &[&str]) -> Vec<chrono::DateTime<chrono::Utc>> {
+    let mut args = observe(&["--server", address, "-o", "jsonpb"]);
+    args.extend(flags.iter().map(|s| s.to_string()));
+    let output = run_hubl(&args, b"");
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| {
+            let value: serde_json::Value = serde_json::from_str(line).expect("JSON");
+            let time = value["flow"]["time"].as_str()?.to_owned();
+            Some(
+                chrono::DateTime::parse_from_rfc3339(&time)
+                    .expect("a time")
+                    .to_utc(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn shift_times_ends_the_capture_now_and_keeps_its_gaps() {
+    let unshifted = ServeProcess::start(&[]);
+    let shifted = ServeProcess::start(&["--shift-times"]);
+    let original = flow_times(&unshifted.address, &["--last", "3"]);
+    let moved = flow_times(&shifted.address, &["--last", "3"]);
+    assert_eq!(original.len(), 3);
+    assert_eq!(moved.len(), 3);
+    // The corpus is from 2023, unless shifted.
+    assert!(
+        original
+            .iter()
+            .all(|t| t.format("%Y").to_string().as_str() < "2024")
+    );
+    let now = chrono::Utc::now();
+    // The capture's latest response may be other than its last flow, so
+    // the last flow is at most the corpus's tail gap before now.
+    for time in &moved {
+        assert!((now - *time).num_days() < 30 && *time <= now, "{moved:?}");
+    }
+    let gaps = |times: &[chrono::DateTime<chrono::Utc>]| {
+        times.windows(2).map(|w| w[1] - w[0]).collect::<Vec<_>>()
+    };
+    assert_eq!(gaps(&original), gaps(&moved));
+}
+
+#[test]
+fn the_demo_capture_is_shifted_to_the_last_minutes() {
+    let output = run_hubl(
+        &observe(&["--demo", "--since", "5m", "--last", "3", "-o", "jsonpb"]),
+        b"",
+    );
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(stdout.lines().count(), 3, "{stdout}");
+}

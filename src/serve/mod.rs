@@ -169,7 +169,10 @@ pub struct Demo {
 impl Demo {
     /// Starts the demo relay on 127.0.0.1 and a free port.
     pub async fn start() -> Result<Self, ServeError> {
-        let (capture, _) = Capture::parse(DEMO_CAPTURE);
+        let (mut capture, _) = Capture::parse(DEMO_CAPTURE);
+        // A demo is no bug report: its flows read as the last minutes, so
+        // that `--since 5m` finds them and `--follow` continues them.
+        capture.shift_times(chrono::Utc::now().into());
         let listener = listen("127.0.0.1:0").await?;
         let address = listener.local_addr().map_err(|source| ServeError::Listen {
             address: "127.0.0.1:0".into(),
