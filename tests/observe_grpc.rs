@@ -254,3 +254,41 @@ fn a_closed_pipe_ends_quietly() {
         "{stderr}"
     );
 }
+
+/// What `hubl observe --server` prints on stderr against a relay that
+/// sends `headers`.
+fn stderr_with_headers(headers: Vec<(&'static str, &'static str)>) -> String {
+    let relay = FakeRelay::start(Script {
+        responses: responses_of(br#"{"flow":{"Summary":"one"}}"#),
+        headers,
+        ..Script::default()
+    });
+    let output = run_hubl(&args(&["observe", "--server", &relay.server()]), b"");
+    assert!(output.status.success(), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("(one)"));
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn a_newer_minor_relay_or_server_version_is_warned_about_once() {
+    assert_eq!(
+        stderr_with_headers(vec![("hubble-relay-version", "1.20.0")]),
+        "Warning: Hubble CLI version is lower than Hubble Relay, API compatibility is not \
+         guaranteed, updating to a matching or higher version is recommended \
+         hubble-cli-version=1.19.4 hubble-relay-version=1.20.0\n"
+    );
+    assert_eq!(
+        stderr_with_headers(vec![("hubble-server-version", "v1.21.0-pre.2")]),
+        "Warning: Hubble CLI version is lower than Hubble Server, API compatibility is not \
+         guaranteed, updating to a matching or higher version is recommended \
+         hubble-cli-version=1.19.4 hubble-server-version=1.21.0-pre.2\n"
+    );
+    for quiet in [
+        vec![("hubble-relay-version", "1.19.7")],
+        vec![("hubble-relay-version", "1.18.0")],
+        vec![("hubble-relay-version", "not a version")],
+        vec![],
+    ] {
+        assert_eq!(stderr_with_headers(quiet.clone()), "", "{quiet:?}");
+    }
+}

@@ -15,7 +15,12 @@ use std::{
 };
 
 use hubl::{
-    proto::observer::{GetFlowsRequest, observer_client::ObserverClient},
+    proto::{
+        flow::{FlowFilter, Verdict},
+        observer::{
+            GetFlowsRequest, get_flows_response::ResponseTypes, observer_client::ObserverClient,
+        },
+    },
     serve::{Capture, ServeOptions, TlsFiles, listen, serve},
 };
 use support::{conformance_dir, run_hubl};
@@ -33,13 +38,17 @@ impl Relay {
     }
 
     fn start_with(options: ServeOptions) -> Self {
+        let text = fs::read(conformance_dir().join("flows.jsonl")).expect("the corpus");
+        Self::serving(&text, options)
+    }
+
+    fn serving(text: &[u8], options: ServeOptions) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("a runtime");
-        let text = fs::read(conformance_dir().join("flows.jsonl")).expect("the corpus");
-        let (capture, _) = Capture::parse(&text);
+        let (capture, _) = Capture::parse(text);
         let address = runtime.block_on(async {
             let listener = listen("127.0.0.1:0").await.expect("a port");
             let address = listener.local_addr().expect("an address");
@@ -325,4 +334,324 @@ fn serves_mutual_tls_with_given_certificates() {
         String::from_utf8_lossy(&with_certificate.stdout).contains("Current/Max Flows: 393/393")
     );
     assert_eq!(without_certificate.status.code(), Some(1));
+}
+
+/// 2023-01-01T00:00:00Z, the time of `mixed_capture`'s node status: flow
+/// `fN` is N seconds later.
+const START: i64 = 1_672_531_200;
+
+/// A capture of ten flows (`f1`..`f10`, the even ones dropped) with a node
+/// status before f1 and f8 and lost events after f3.
+fn mixed_capture() -> String {
+    let mut text = String::new();
+    let status = |names: &str| {
+        format!(
+            "{{\"node_status\":{{\"state_change\":\"NODE_CONNECTED\",\"node_names\":[\"{names}\"]}},\
+             \"node_name\":\"relay\",\"time\":\"2023-01-01T00:00:00Z\"}}\n"
+        )
+    };
+    text.push_str(&status("n-a"));
+    for i in 1..=10 {
+        if i == 8 {
+            text.push_str(&status("n-b"));
+        }
+        let verdict = if i % 2 == 0 { "DROPPED" } else { "FORWARDED" };
+        text.push_str(&format!(
+            "{{\"flow\":{{\"time\":\"2023-01-01T00:00:{i:02}Z\",\"node_name\":\"n-a\",\
+             \"verdict\":\"{verdict}\",\"Summary\":\"f{i}\"}},\"node_name\":\"n-a\",\
+             \"time\":\"2023-01-01T00:00:{i:02}Z\"}}\n"
+        ));
+        if i == 3 {
+            text.push_str(
+                "{\"lost_events\":{\"source\":\"HUBBLE_RING_BUFFER\",\"num_events_lost\":4},\
+                 \"node_name\":\"n-a\",\"time\":\"2023-01-01T00:00:03Z\"}\n",
+            );
+        }
+    }
+    text
+}
+
+#[test]
+fn only_flows_count_towards_first_and_last() {
+    let relay = Relay::serving(
+        mixed_capture().as_bytes(),
+        ServeOptions {
+            rate: None,
+            tls: None,
+        },
+    );
+    // What each response is: a flow's summary, or the kind of response.
+    let responses = |request: GetFlowsRequest| -> Vec<String> {
+        let address = format!("http://{}", relay.address);
+        relay.runtime.block_on(async move {
+            let mut observer = ObserverClient::connect(address).await.expect("connects");
+            let mut stream = observer
+                .get_flows(request)
+                .await
+                .expect("a stream")
+                .into_inner();
+            let mut kinds = Vec::new();
+            while let Some(response) = stream.next().await {
+                kinds.push(match response.expect("a response").response_types {
+                    Some(ResponseTypes::Flow(flow)) => {
+                        format!("f{}", flow.time.unwrap_or_default().seconds - START)
+                    }
+                    Some(ResponseTypes::LostEvents(_)) => "lost".to_owned(),
+                    Some(ResponseTypes::NodeStatus(status)) => status.node_names[0].clone(),
+                    other => panic!("unexpected {other:?}"),
+                });
+            }
+            kinds
+        })
+    };
+    let request = |number: u64, first: bool, verdict: Option<Verdict>| GetFlowsRequest {
+        number,
+        first,
+        whitelist: verdict
+            .map(|verdict| FlowFilter {
+                verdict: vec![verdict as i32],
+                ..FlowFilter::default()
+            })
+            .into_iter()
+            .collect(),
+        ..GetFlowsRequest::default()
+    };
+    assert_eq!(
+        responses(request(7, true, None)),
+        ["n-a", "f1", "f2", "f3", "lost", "f4", "f5", "f6", "f7"]
+    );
+    assert_eq!(responses(request(3, false, None)), ["f8", "f9", "f10"]);
+    assert_eq!(
+        responses(request(4, false, None)),
+        ["f7", "n-b", "f8", "f9", "f10"]
+    );
+    // The filters select flows; node status and lost events in the
+    // stretch read come as a relay sends them, whatever the filters.
+    assert_eq!(
+        responses(request(2, true, Some(Verdict::Dropped))),
+        ["n-a", "f2", "lost", "f4"]
+    );
+    assert_eq!(
+        responses(request(2, false, Some(Verdict::Forwarded))),
+        ["f7", "n-b", "f9"]
+    );
+    // With a time range, only what lies within it.
+    let time = |second: i64| {
+        Some(hubl::proto::Timestamp {
+            seconds: 1_672_531_200 + second,
+            nanos: 0,
+        })
+    };
+    assert_eq!(
+        responses(GetFlowsRequest {
+            since: time(3),
+            until: time(5),
+            ..GetFlowsRequest::default()
+        }),
+        ["f3", "lost", "f4", "f5"]
+    );
+    // hubl (as hubble) prints seven flows for --first 7, and the lost
+    // events, the node status going to stderr.
+    let output = run_hubl(
+        &observe(&["--server", &relay.server(), "--first", "7"]),
+        b"",
+    );
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(stdout.lines().count(), 8, "{stdout}");
+    assert_eq!(stdout.matches("EVENTS LOST").count(), 1, "{stdout}");
+    assert!(
+        stdout.lines().last().unwrap_or_default().contains("f7"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn every_response_carries_the_hubble_version_whose_api_is_served() {
+    let relay = Relay::start(None);
+    let address = format!("http://{}", relay.address);
+    relay.runtime.block_on(async move {
+        let mut observer = ObserverClient::connect(address).await.expect("connects");
+        let status = observer
+            .server_status(hubl::proto::observer::ServerStatusRequest {})
+            .await
+            .expect("a status");
+        let flows = observer
+            .get_flows(GetFlowsRequest {
+                number: 1,
+                ..GetFlowsRequest::default()
+            })
+            .await
+            .expect("a stream");
+        for headers in [status.metadata(), flows.metadata()] {
+            assert_eq!(
+                headers
+                    .get("hubble-relay-version")
+                    .and_then(|v| v.to_str().ok()),
+                Some("1.19.4")
+            );
+        }
+    });
+}
+
+#[test]
+fn server_status_counts_each_replayed_flow_once_however_many_follow() {
+    let rate = 2000.0;
+    let relay = Relay::start(Some(2000));
+    let address = format!("http://{}", relay.address);
+    relay.runtime.block_on(async move {
+        let status = |mut observer: ObserverClient<tonic::transport::Channel>| async move {
+            observer
+                .server_status(hubl::proto::observer::ServerStatusRequest {})
+                .await
+                .expect("a status")
+                .into_inner()
+        };
+        let observer = ObserverClient::connect(address.clone())
+            .await
+            .expect("connects");
+        // From the first answer on, flows/s (seen ÷ uptime, as Hubble UI
+        // reads it) is the replay's rate: the capture counts as history.
+        let first = status(observer.clone()).await;
+        let flows_per_second = |s: &hubl::proto::observer::ServerStatusResponse| {
+            s.seen_flows as f64 / (s.uptime_ns as f64 / 1e9)
+        };
+        assert!(first.seen_flows >= 393, "{first:?}");
+        assert!(
+            (flows_per_second(&first) - rate).abs() < rate * 0.1,
+            "{first:?}"
+        );
+        // Five followers read for a while: each replayed flow counts once.
+        let mut followers = Vec::new();
+        for _ in 0..5 {
+            let address = address.clone();
+            followers.push(tokio::spawn(async move {
+                let mut observer = ObserverClient::connect(address).await.expect("connects");
+                let mut stream = observer
+                    .get_flows(GetFlowsRequest {
+                        follow: true,
+                        ..GetFlowsRequest::default()
+                    })
+                    .await
+                    .expect("a stream")
+                    .into_inner();
+                for _ in 0..400 {
+                    stream.next().await.expect("a flow").expect("no error");
+                }
+            }));
+        }
+        for follower in followers {
+            follower.await.expect("the follower reads 400 flows");
+        }
+        let second = status(observer).await;
+        let seconds = (second.uptime_ns - first.uptime_ns) as f64 / 1e9;
+        let replayed = (second.seen_flows - first.seen_flows) as f64;
+        assert!(seconds > 0.15, "400 flows at 2000/s take 0.2 s: {seconds}");
+        assert!(
+            (replayed - rate * seconds).abs() < rate * seconds * 0.2 + 10.0,
+            "{replayed} flows seen in {seconds} s"
+        );
+        assert!(
+            (flows_per_second(&second) - rate).abs() < rate * 0.1,
+            "{second:?}"
+        );
+        assert_eq!(second.num_flows, 393);
+        assert_eq!(second.max_flows, 393);
+    });
+}
+
+/// `hubl serve ARGS` on the conformance corpus at a free port, and the
+/// address it serves on; the child is killed on drop.
+struct ServeProcess {
+    child: std::process::Child,
+    address: String,
+}
+
+impl ServeProcess {
+    fn start(extra: &[&str]) -> Self {
+        let corpus = conformance_dir().join("flows.jsonl");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hubl"))
+            .args(["serve", "--input-file", corpus.to_str().expect("utf-8")])
+            .args(["--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("hubl serve runs");
+        let mut stderr = BufReader::new(child.stderr.take().expect("piped"));
+        let mut banner = String::new();
+        stderr.read_line(&mut banner).expect("a banner");
+        let address = banner
+            .split(" on ")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .expect("the banner names the address")
+            .to_owned();
+        Self { child, address }
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The times (RFC 3339) of the flows `hubl observe --server ADDR FLAGS`
+/// prints.
+fn flow_times(address: &str, flags: &[&str]) -> Vec<chrono::DateTime<chrono::Utc>> {
+    let mut args = observe(&["--server", address, "-o", "jsonpb"]);
+    args.extend(flags.iter().map(|s| s.to_string()));
+    let output = run_hubl(&args, b"");
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| {
+            let value: serde_json::Value = serde_json::from_str(line).expect("JSON");
+            let time = value["flow"]["time"].as_str()?.to_owned();
+            Some(
+                chrono::DateTime::parse_from_rfc3339(&time)
+                    .expect("a time")
+                    .to_utc(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn shift_times_ends_the_capture_now_and_keeps_its_gaps() {
+    let unshifted = ServeProcess::start(&[]);
+    let shifted = ServeProcess::start(&["--shift-times"]);
+    let original = flow_times(&unshifted.address, &["--last", "3"]);
+    let moved = flow_times(&shifted.address, &["--last", "3"]);
+    assert_eq!(original.len(), 3);
+    assert_eq!(moved.len(), 3);
+    // The corpus is from 2023, unless shifted.
+    assert!(
+        original
+            .iter()
+            .all(|t| t.format("%Y").to_string().as_str() < "2024")
+    );
+    let now = chrono::Utc::now();
+    // The capture's latest response may be other than its last flow, so
+    // the last flow is at most the corpus's tail gap before now.
+    for time in &moved {
+        assert!((now - *time).num_days() < 30 && *time <= now, "{moved:?}");
+    }
+    let gaps = |times: &[chrono::DateTime<chrono::Utc>]| {
+        times.windows(2).map(|w| w[1] - w[0]).collect::<Vec<_>>()
+    };
+    assert_eq!(gaps(&original), gaps(&moved));
+}
+
+#[test]
+fn the_demo_capture_is_shifted_to_the_last_minutes() {
+    let output = run_hubl(
+        &observe(&["--demo", "--since", "5m", "--last", "3", "-o", "jsonpb"]),
+        b"",
+    );
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(stdout.lines().count(), 3, "{stdout}");
 }

@@ -38,11 +38,13 @@ pub struct SelectorArgs {
     /// (2006-01-02T15:04:05.999999-07:00), RFC3339Nano
     /// (2006-01-02T15:04:05.999999999-07:00), RFC1123Z (Mon, 02 Jan 2006
     /// 15:04:05 -0700)
-    #[arg(long, value_name = "string")]
+    // A negative duration (`-5m`, a time ahead of now) is a value, as pflag
+    // takes it, not an unknown flag.
+    #[arg(long, value_name = "string", allow_hyphen_values = true)]
     pub since: Option<String>,
 
     /// Filter flows until a specific date, in the formats of --since.
-    #[arg(long, value_name = "string")]
+    #[arg(long, value_name = "string", allow_hyphen_values = true)]
     pub until: Option<String>,
 }
 

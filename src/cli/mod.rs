@@ -17,7 +17,8 @@ pub use list::{ListCommand, ListOutput, ListTarget};
 pub use metrics::{MetricsCommand, MetricsOutput};
 pub use observe::{
     ColorChoice, EventFormattingArgs, EventsArgs, FilterArgs, FormattingArgs, ObserveArgs,
-    ObserveCommand, ObserveEvents, OtherArgs, Output, RawFilterArgs, SelectorArgs, TimeFormatName,
+    ObserveCommand, ObserveEvents, OtherArgs, Output, RawFilterArgs, SelectorArgs, TimeFormatArg,
+    TimeFormatName,
 };
 pub use serve::ServeCommand;
 pub use server::{GlobalArgs, ServerArgs};

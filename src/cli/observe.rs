@@ -1,7 +1,10 @@
 //! `hubl observe`: the flags of `hubble observe`, grouped under Hubble's
 //! help headings.
 
-use clap::{ArgAction, ArgMatches, Args, Subcommand, ValueEnum};
+use clap::{
+    ArgAction, ArgMatches, Args, Subcommand, ValueEnum,
+    builder::{PossibleValue, TypedValueParser},
+};
 
 pub use super::filters::{FilterArgs, RawFilterArgs, SelectorArgs};
 use super::filters::{FilterFlag, filter_flags_in_order};
@@ -83,8 +86,8 @@ pub struct EventFormattingArgs {
 
     /// Specify the time format for printing. This option does not apply to
     /// the json and jsonpb output type.
-    #[arg(long, value_enum, ignore_case = true, default_value_t = TimeFormatName::StampMilli)]
-    pub time_format: TimeFormatName,
+    #[arg(long, value_parser = TimeFormatParser, default_value = "StampMilli")]
+    pub time_format: TimeFormatArg,
 }
 
 /// Every flag of `hubble observe flows`.
@@ -128,8 +131,8 @@ pub struct FormattingArgs {
 
     /// Specify the time format for printing. This option does not apply to
     /// the json and jsonpb output type.
-    #[arg(long, value_enum, ignore_case = true, default_value_t = TimeFormatName::StampMilli)]
-    pub time_format: TimeFormatName,
+    #[arg(long, value_parser = TimeFormatParser, default_value = "StampMilli")]
+    pub time_format: TimeFormatArg,
 
     /// Colorize the output when the output format is one of 'compact' or
     /// 'dict'.
@@ -196,6 +199,68 @@ pub enum TimeFormatName {
     RFC3339Nano,
     /// Mon, 02 Jan 2006 15:04:05 -0700
     RFC1123Z,
+}
+
+impl TimeFormatName {
+    /// Every name, in the order Hubble lists them (`hubtime.FormatNames`).
+    pub const HUBBLE_ORDER: [TimeFormatName; 9] = [
+        TimeFormatName::YearMonthDay,
+        TimeFormatName::YearMonthDayHour,
+        TimeFormatName::YearMonthDayHourMinute,
+        TimeFormatName::StampMilli,
+        TimeFormatName::RFC3339,
+        TimeFormatName::RFC3339Milli,
+        TimeFormatName::RFC3339Micro,
+        TimeFormatName::RFC3339Nano,
+        TimeFormatName::RFC1123Z,
+    ];
+}
+
+/// A `--time-format` value. Hubble takes any name and prints an unknown one
+/// as StampMilli (`hubtime.FormatNameToLayout`), so an unknown name is kept
+/// for a warning rather than refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeFormatArg {
+    /// The format times are printed in.
+    pub name: TimeFormatName,
+    /// The name as typed, when it is none of the known ones.
+    pub unknown: Option<String>,
+}
+
+/// Parses `--time-format` as Hubble does: any case, unknown names fall back
+/// to StampMilli. Help and completion still list the known names.
+#[derive(Debug, Clone, Copy)]
+pub struct TimeFormatParser;
+
+impl TypedValueParser for TimeFormatParser {
+    type Value = TimeFormatArg;
+
+    fn parse_ref(
+        &self,
+        _: &clap::Command,
+        _: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<TimeFormatArg, clap::Error> {
+        let text = value.to_string_lossy();
+        Ok(match TimeFormatName::from_str(&text, true) {
+            Ok(name) => TimeFormatArg {
+                name,
+                unknown: None,
+            },
+            Err(_) => TimeFormatArg {
+                name: TimeFormatName::StampMilli,
+                unknown: Some(text.into_owned()),
+            },
+        })
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(
+            TimeFormatName::value_variants()
+                .iter()
+                .filter_map(ValueEnum::to_possible_value),
+        ))
+    }
 }
 
 /// `--color` values.

@@ -24,6 +24,12 @@ pub struct ServeCommand {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub rate: Option<u32>,
 
+    /// Move the capture's timestamps so that it ends now, so that its
+    /// history and the live replay share one clock (for demos and Hubble
+    /// UI). Off by default: a bug report's capture keeps its times.
+    #[arg(long)]
+    pub shift_times: bool,
+
     /// Serve over TLS with this certificate (PEM).
     #[arg(long, value_name = "FILE", requires = "tls_key_file")]
     pub tls_cert_file: Option<String>,

@@ -8,7 +8,10 @@ use std::{
 use anyhow::bail;
 use tokio_stream::{Stream, StreamExt};
 
-use super::{Outcome, Settings, observe::time_format};
+use super::{
+    Outcome, Settings,
+    observe::{time_format, warn_unknown_time_format},
+};
 use crate::{
     cli::{EventsArgs, Output, SelectorArgs},
     filter,
@@ -76,9 +79,10 @@ fn printer(args: &EventsArgs) -> anyhow::Result<EventPrinter<Stdout>> {
     if format == Format::Table && args.selectors.follow {
         bail!("table output format is not compatible with follow mode");
     }
+    warn_unknown_time_format(&args.formatting.time_format, args.other.silent_errors);
     Ok(EventPrinter::new(
         format,
-        time_format(args.formatting.time_format),
+        time_format(&args.formatting.time_format),
         args.formatting.print_node_name,
         BufWriter::new(io::stdout().lock()),
     ))

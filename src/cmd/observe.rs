@@ -12,7 +12,7 @@ use tokio_stream::StreamExt;
 
 use super::{Outcome, Settings};
 use crate::{
-    cli::{ColorChoice, FormattingArgs, ObserveCommand, Output, TimeFormatName},
+    cli::{ColorChoice, FormattingArgs, ObserveCommand, Output, TimeFormatArg, TimeFormatName},
     filter,
     printer::{self, Format, PrintOptions, Printer, TimeFormat},
     serve::Demo,
@@ -56,6 +56,7 @@ pub async fn run(command: &ObserveCommand, settings: &Settings) -> anyhow::Resul
         stdout.flush()?;
         return Ok(Outcome::Success);
     }
+    warn_unknown_time_format(&args.formatting.time_format, args.other.silent_errors);
     let options = print_options(&args.formatting, io::stdout().is_terminal());
 
     // The demo relay serves from this task's runtime for as long as the
@@ -196,7 +197,7 @@ fn print_options(formatting: &FormattingArgs, stdout_is_terminal: bool) -> Print
     } && format != Format::Table;
     PrintOptions {
         format,
-        time_format: time_format(formatting.time_format),
+        time_format: time_format(&formatting.time_format),
         node_name: formatting.print_node_name,
         policy_names: formatting.print_policy_names,
         color,
@@ -206,8 +207,8 @@ fn print_options(formatting: &FormattingArgs, stdout_is_terminal: bool) -> Print
     }
 }
 
-pub(super) fn time_format(name: TimeFormatName) -> TimeFormat {
-    match name {
+pub(super) fn time_format(arg: &TimeFormatArg) -> TimeFormat {
+    match arg.name {
         TimeFormatName::StampMilli => TimeFormat::StampMilli,
         TimeFormatName::YearMonthDay => TimeFormat::YearMonthDay,
         TimeFormatName::YearMonthDayHour => TimeFormat::YearMonthDayHour,
@@ -218,4 +219,25 @@ pub(super) fn time_format(name: TimeFormatName) -> TimeFormat {
         TimeFormatName::RFC3339Nano => TimeFormat::Rfc3339Nano,
         TimeFormatName::RFC1123Z => TimeFormat::Rfc1123Z,
     }
+}
+
+/// Hubble prints an unknown `--time-format` as StampMilli without a word;
+/// hubl does the same, and says so, naming the formats it knows.
+pub(super) fn warn_unknown_time_format(arg: &TimeFormatArg, silent_errors: bool) {
+    let Some(unknown) = &arg.unknown else {
+        return;
+    };
+    if silent_errors {
+        return;
+    }
+    let names: Vec<String> = TimeFormatName::HUBBLE_ORDER
+        .iter()
+        .filter_map(|name| name.to_possible_value())
+        .map(|value| value.get_name().to_owned())
+        .collect();
+    eprintln!(
+        "Warning: unknown --time-format {unknown:?}, printing times as StampMilli; \
+         the formats are {}",
+        names.join(", ")
+    );
 }

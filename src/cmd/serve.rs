@@ -25,7 +25,10 @@ pub async fn run(command: &ServeCommand) -> anyhow::Result<Outcome> {
         fs::read(&command.input_file)
             .with_context(|| format!("cannot read the capture {}", command.input_file))?
     };
-    let (capture, bad_lines) = Capture::parse(&text);
+    let (mut capture, bad_lines) = Capture::parse(&text);
+    if command.shift_times {
+        capture.shift_times(chrono::Utc::now().into());
+    }
     for bad in &bad_lines {
         eprintln!(
             "Warning: {} line {}: {}; skipping it",

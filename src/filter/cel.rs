@@ -10,7 +10,8 @@ use std::{
 };
 
 use cel::{
-    Context, Program,
+    Context, Env, IdedExpr, Program,
+    common::ast::{CallExpr, EntryExpr, Expr, LiteralValue},
     objects::{Key, Map, Value},
 };
 use prost::Message;
@@ -19,23 +20,23 @@ use prost_types::{
     field_descriptor_proto::{Label, Type},
 };
 
-use super::FilterError;
+use super::{FilterError, cel_check};
 use crate::proto::flow::Flow;
 
 /// The API's descriptors, as build.rs compiled them.
 const DESCRIPTORS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/hubble_descriptor.bin"));
 
 /// Messages and enums of the API by full name (`.flow.Flow`).
-struct Schema {
-    messages: HashMap<String, DescriptorProto>,
+pub(super) struct Schema {
+    pub(super) messages: HashMap<String, DescriptorProto>,
     /// Enum values by enum full name, then value name.
-    enums: HashMap<String, HashMap<String, i32>>,
+    pub(super) enums: HashMap<String, HashMap<String, i32>>,
     /// `Verdict`, `TrafficDirection`, ... of the `flow` package, for
     /// expressions that name enum values.
     constants: Vec<(String, Value)>,
 }
 
-static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
+pub(super) static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
     let set = FileDescriptorSet::decode(DESCRIPTORS).unwrap_or_default();
     let mut messages = HashMap::new();
     let mut enums = HashMap::new();
@@ -69,6 +70,17 @@ static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
             enums.insert(format!("{package}.{}", enumeration.name()), values);
         }
     }
+    // The package too, for `flow.Verdict.DROPPED`.
+    let package: HashMap<Key, Value> = constants
+        .iter()
+        .map(|(name, value)| (Key::String(Arc::new(name.clone())), value.clone()))
+        .collect();
+    constants.push((
+        "flow".to_owned(),
+        Value::Map(Map {
+            map: Arc::new(package),
+        }),
+    ));
     Schema {
         messages,
         enums,
@@ -99,36 +111,151 @@ fn collect_message(
 
 /// Compiled CEL expressions of one FlowFilter.
 pub struct CelFilter {
-    programs: Vec<Program>,
+    /// Each expression, with its presence tests rewritten (see `rewrite_has`).
+    programs: Vec<IdedExpr>,
 }
 
+/// The standard environment, built once rather than for each flow.
+static ENV: LazyLock<Arc<Env>> = LazyLock::new(|| Arc::new(Env::stdlib()));
+
+/// The function presence tests are evaluated with.
+const HAS: &str = "@has";
+
+/// The hidden key of a message's map that lists its fields present as
+/// protobuf defines presence: a set message, a non-zero scalar, a
+/// non-empty list.
+const PRESENT: &str = "@present";
+
 impl CelFilter {
+    /// Compiles and checks each expression as Hubble does; the first that
+    /// fails is the error.
     pub fn new(expressions: &[String]) -> Result<Self, FilterError> {
         let programs = expressions
             .iter()
             .map(|expression| {
-                Program::compile(expression).map_err(|error| FilterError::Compile {
-                    kind: "CEL",
-                    value: expression.clone(),
-                    reason: error.to_string(),
-                })
+                let mut expression = compile(expression)?.expression().clone();
+                rewrite_has(&mut expression);
+                Ok(expression)
             })
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<_, FilterError>>()?;
         Ok(Self { programs })
     }
 
     /// Whether any expression is `true` for `flow`; errors and non-boolean
     /// results count as `false`, as in Hubble.
     pub fn matches(&self, flow: &Flow) -> bool {
-        let mut context = Context::default();
+        let mut context = Context::with_env(Arc::clone(&ENV));
         context.add_variable_from_value("_flow", flow_value(flow));
         for (name, value) in &SCHEMA.constants {
             context.add_variable_from_value(name.clone(), value.clone());
         }
+        if context.add_function(HAS, has_field).is_err() {
+            return false;
+        }
         self.programs
             .iter()
-            .any(|program| matches!(program.execute(&context), Ok(Value::Bool(true))))
+            .any(|program| matches!(Value::resolve(program, &context), Ok(Value::Bool(true))))
     }
+}
+
+/// `has(m.f)`: for a message, whether `f` is present; for a map, whether
+/// it has the key.
+fn has_field(container: Value, field: Arc<String>) -> bool {
+    let Value::Map(map) = container else {
+        return false;
+    };
+    match map.map.get(&*PRESENT_KEY) {
+        Some(Value::List(names)) => names
+            .iter()
+            .any(|name| matches!(name, Value::String(name) if **name == *field)),
+        _ => map.map.contains_key(&Key::String(field)),
+    }
+}
+
+/// Turns each presence test `has(x.f)` into `@has(x, "f")`. Unset message
+/// fields read as their default message, as in cel-go, so that
+/// `!(_flow.l7.dns.query == "x")` holds for a flow without L7; a map with
+/// every field cannot answer `has()` by its keys, so `@has` reads the
+/// message's list of present fields instead.
+fn rewrite_has(expression: &mut IdedExpr) {
+    match &mut expression.expr {
+        Expr::Select(select) if select.test => {
+            let mut operand = std::mem::take(&mut *select.operand);
+            rewrite_has(&mut operand);
+            let field = IdedExpr {
+                id: expression.id,
+                expr: Expr::Literal(LiteralValue::String(select.field.clone().into())),
+            };
+            expression.expr = Expr::Call(CallExpr {
+                func_name: HAS.to_owned(),
+                target: None,
+                args: vec![operand, field],
+            });
+        }
+        Expr::Select(select) => rewrite_has(&mut select.operand),
+        Expr::Call(call) => {
+            if let Some(target) = &mut call.target {
+                rewrite_has(target);
+            }
+            call.args.iter_mut().for_each(rewrite_has);
+        }
+        Expr::Comprehension(comprehension) => {
+            for part in [
+                &mut comprehension.iter_range,
+                &mut comprehension.accu_init,
+                &mut comprehension.loop_cond,
+                &mut comprehension.loop_step,
+                &mut comprehension.result,
+            ] {
+                rewrite_has(part);
+            }
+        }
+        Expr::List(list) => list.elements.iter_mut().for_each(rewrite_has),
+        Expr::Map(map) => {
+            for entry in &mut map.entries {
+                if let EntryExpr::MapEntry(entry) = &mut entry.expr {
+                    rewrite_has(&mut entry.key);
+                    rewrite_has(&mut entry.value);
+                }
+            }
+        }
+        Expr::Struct(structure) => {
+            for entry in &mut structure.entries {
+                if let EntryExpr::StructField(field) = &mut entry.expr {
+                    rewrite_has(&mut field.value);
+                }
+            }
+        }
+        Expr::Ident(_) | Expr::Literal(_) | Expr::Unspecified => {}
+    }
+}
+
+/// Parses and type-checks `expression`, with cel-go's messages on failure.
+fn compile(expression: &str) -> Result<Program, FilterError> {
+    let program = Program::compile(expression).map_err(|errors| {
+        let report: Vec<String> = errors
+            .errors
+            .iter()
+            .map(|error| {
+                let (line, column) = error.pos;
+                cel_check::format_issue(
+                    expression,
+                    usize::try_from(line).unwrap_or(1),
+                    usize::try_from(column).unwrap_or(1),
+                    &error.msg,
+                )
+            })
+            .collect();
+        FilterError::Cel(report.join("\n"))
+    })?;
+    cel_check::check(program.expression(), program.source_info(), expression)
+        .map_err(FilterError::Cel)?;
+    Ok(program)
+}
+
+/// Checks `expression` as Hubble compiles it, before it is sent to a server.
+pub fn validate(expression: &str) -> Result<(), FilterError> {
+    compile(expression).map(|_| ())
 }
 
 /// The flow as CEL sees a `flow.Flow` message.
@@ -137,32 +264,144 @@ fn flow_value(flow: &Flow) -> Value {
     message_value(&json, ".flow.Flow")
 }
 
+/// How deep default messages are built: deeper than any path through the
+/// flow API, and a bound should a message contain itself.
+const MAX_DEPTH: usize = 6;
+
 fn message_value(json: &serde_json::Value, type_name: &str) -> Value {
-    let Some(message) = SCHEMA.messages.get(type_name) else {
+    let (Some(message), Some(names)) = (SCHEMA.messages.get(type_name), NAMES.get(type_name))
+    else {
         return json_value(json);
     };
     let object = json.as_object();
-    let mut map = HashMap::new();
-    for field in &message.field {
-        let name = field.name();
-        let present = object.and_then(|o| o.get(name).or_else(|| o.get(field.json_name())));
+    let mut map = HashMap::with_capacity(message.field.len() + 1);
+    let mut present = Vec::new();
+    for (field, name) in message.field.iter().zip(names) {
+        let found = object
+            .and_then(|o| o.get(field.name()).or_else(|| o.get(field.json_name())))
+            .filter(|value| !value.is_null());
         let repeated = field.label() == Label::Repeated;
-        let value = match present {
+        let value = match found {
             Some(serde_json::Value::Array(items)) if repeated => Value::List(Arc::new(
                 items.iter().map(|item| field_value(item, field)).collect(),
             )),
             Some(value) => field_value(value, field),
-            // Unset: scalars read as their zero value, messages stay absent
-            // so that has() is false.
             None if repeated => Value::List(Arc::new(Vec::new())),
-            None => match zero_value(field) {
-                Some(zero) => zero,
+            None => match unset_value(field) {
+                Some(value) => value,
                 None => continue,
             },
         };
-        map.insert(Key::String(Arc::new(name.to_owned())), value);
+        let is_present = match (&value, field.r#type()) {
+            (Value::List(items), _) => !items.is_empty(),
+            (_, Type::Message | Type::Group) => found.is_some(),
+            (value, _) => !is_zero(value),
+        };
+        if is_present {
+            present.push(Value::String(Arc::clone(name)));
+        }
+        map.insert(Key::String(Arc::clone(name)), value);
     }
+    map.insert(PRESENT_KEY.clone(), Value::List(Arc::new(present)));
     Value::Map(Map { map: Arc::new(map) })
+}
+
+/// Each message's field names, in descriptor order, shared by every value.
+static NAMES: LazyLock<HashMap<String, Vec<Arc<String>>>> = LazyLock::new(|| {
+    SCHEMA
+        .messages
+        .iter()
+        .map(|(name, message)| {
+            let names = message
+                .field
+                .iter()
+                .map(|field| Arc::new(field.name().to_owned()))
+                .collect();
+            (name.clone(), names)
+        })
+        .collect()
+});
+
+static PRESENT_KEY: LazyLock<Key> = LazyLock::new(|| Key::String(Arc::new(PRESENT.to_owned())));
+
+/// The default message of every type, built once: an unset message field
+/// reads as one.
+static DEFAULTS: LazyLock<HashMap<String, Value>> = LazyLock::new(|| {
+    let mut defaults = HashMap::new();
+    for name in SCHEMA.messages.keys() {
+        default_message(name, 0, &mut defaults);
+    }
+    defaults
+});
+
+/// The default message of `type_name`, every field unset, none present.
+fn default_message(type_name: &str, depth: usize, built: &mut HashMap<String, Value>) -> Value {
+    if let Some(value) = built.get(type_name) {
+        return value.clone();
+    }
+    let mut map = HashMap::new();
+    for field in SCHEMA
+        .messages
+        .get(type_name)
+        .map_or(&[][..], |message| &message.field[..])
+    {
+        let value = if field.label() == Label::Repeated {
+            Value::List(Arc::new(Vec::new()))
+        } else if field.r#type() != Type::Message {
+            match zero_value(field) {
+                Some(zero) => zero,
+                None => continue,
+            }
+        } else {
+            match field.type_name() {
+                ".google.protobuf.Timestamp" => {
+                    Value::Timestamp(chrono::DateTime::UNIX_EPOCH.fixed_offset())
+                }
+                name if name.starts_with(".google.protobuf.") && name.ends_with("Value") => {
+                    Value::Null
+                }
+                name if depth < MAX_DEPTH && SCHEMA.messages.contains_key(name) => {
+                    default_message(name, depth + 1, built)
+                }
+                _ => continue,
+            }
+        };
+        map.insert(Key::String(Arc::new(field.name().to_owned())), value);
+    }
+    map.insert(PRESENT_KEY.clone(), Value::List(Arc::new(Vec::new())));
+    let value = Value::Map(Map { map: Arc::new(map) });
+    built.insert(type_name.to_owned(), value.clone());
+    value
+}
+
+fn is_zero(value: &Value) -> bool {
+    match value {
+        Value::Int(n) => *n == 0,
+        Value::UInt(n) => *n == 0,
+        Value::Float(n) => *n == 0.0,
+        Value::Bool(b) => !b,
+        Value::String(s) => s.is_empty(),
+        Value::Bytes(b) => b.is_empty(),
+        Value::Null => true,
+        _ => false,
+    }
+}
+
+/// What an unset field reads as in cel-go: a scalar's zero value, `null`
+/// for a wrapper, the epoch for a timestamp, a message's default.
+fn unset_value(field: &prost_types::FieldDescriptorProto) -> Option<Value> {
+    if field.r#type() != Type::Message {
+        return zero_value(field);
+    }
+    match field.type_name() {
+        ".google.protobuf.Timestamp" => Some(Value::Timestamp(
+            chrono::DateTime::UNIX_EPOCH.fixed_offset(),
+        )),
+        name if name.starts_with(".google.protobuf.") && name.ends_with("Value") => {
+            Some(Value::Null)
+        }
+        name => DEFAULTS.get(name).cloned(),
+    }
 }
 
 fn field_value(json: &serde_json::Value, field: &prost_types::FieldDescriptorProto) -> Value {
@@ -188,6 +427,10 @@ fn field_value(json: &serde_json::Value, field: &prost_types::FieldDescriptorPro
         Type::Uint64 | Type::Fixed64 | Type::Uint32 | Type::Fixed32 => {
             Value::UInt(number(json).and_then(|n| n.parse().ok()).unwrap_or(0))
         }
+        Type::Message if field.type_name() == ".google.protobuf.Timestamp" => json
+            .as_str()
+            .and_then(|text| chrono::DateTime::parse_from_rfc3339(text).ok())
+            .map_or(Value::Null, Value::Timestamp),
         Type::Message if !field.type_name().starts_with(".google.protobuf.") => {
             message_value(json, field.type_name())
         }
@@ -278,14 +521,49 @@ mod tests {
     }
 
     #[test]
-    fn unset_messages_are_absent_and_errors_are_false() {
+    fn unset_fields_read_as_in_cel_go() {
+        // An unset message is its default, yet not present.
         assert!(matches("!has(_flow.l7)", DROP));
         assert!(!matches("_flow.l7.http.code == 200u", DROP));
-        assert!(!matches("_flow.verdict", DROP));
+        assert!(matches("!(_flow.l7.http.code == 200u)", DROP));
+        // A wrapper is null; a scalar is present when it is not zero.
+        assert!(matches(
+            "_flow.is_reply == null && !has(_flow.is_reply)",
+            DROP
+        ));
+        assert!(matches(
+            "has(_flow.socket_cookie) && !has(_flow.node_name)",
+            DROP
+        ));
+        assert!(matches("has(_flow.source) && has(_flow.l4.TCP)", DROP));
+        assert!(matches("!has(_flow.source.labels)", DROP));
+        // A map literal answers has() by its keys.
+        assert!(matches("has({'a': 0}.a) && !has({'a': 0}.b)", DROP));
     }
 
     #[test]
     fn syntax_errors_are_refused() {
         assert!(CelFilter::new(&["_flow.verdict ==".to_owned()]).is_err());
+    }
+
+    #[test]
+    fn times_and_regular_expressions() {
+        let flow = r#"{"time":"2023-01-02T03:04:05.5Z","source":{"namespace":"cilium-test"}}"#;
+        assert!(matches(
+            "_flow.time > timestamp('2023-01-02T00:00:00Z')",
+            flow
+        ));
+        assert!(!matches(
+            "_flow.time < timestamp('2023-01-02T00:00:00Z')",
+            flow
+        ));
+        assert!(matches("_flow.time.getHours() == 3", flow));
+        assert!(matches("_flow.source.namespace.matches('^cilium-')", flow));
+    }
+
+    #[test]
+    fn enum_values_by_their_package_name() {
+        assert!(matches("flow.Verdict.DROPPED == _flow.verdict", DROP));
+        assert!(!matches("_flow.verdict == flow.Verdict.FORWARDED", DROP));
     }
 }

@@ -8,7 +8,7 @@
 //! conditions at the end. `--not` sends the next flag to a second tracker
 //! whose filters become the denylist.
 
-use super::{FilterError, go_quote};
+use super::{FilterError, cel, go_quote};
 use crate::{
     cli::FilterFlag,
     proto::flow::{
@@ -329,12 +329,17 @@ impl Tracker {
                 };
                 self.both(|f| f.traffic_direction.push(direction as i32));
             }
-            "cel-expression" => self.both(|f| {
-                f.experimental
-                    .get_or_insert_with(Experimental::default)
-                    .cel_expression
-                    .push(value.clone())
-            }),
+            "cel-expression" => {
+                // Checked here, as the server would, so that a typo is an
+                // error before anything is sent rather than no flows.
+                cel::validate(&value).map_err(|error| error.to_string())?;
+                self.both(|f| {
+                    f.experimental
+                        .get_or_insert_with(Experimental::default)
+                        .cel_expression
+                        .push(value.clone())
+                })
+            }
             "interface" => self.both(|f| {
                 f.interface.push(NetworkInterface {
                     index: 0,

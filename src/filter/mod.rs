@@ -2,6 +2,7 @@
 //! of its `FlowFilter`s for sources that have no server to do it.
 
 mod cel;
+mod cel_check;
 mod flags;
 mod labels;
 mod matcher;
@@ -65,13 +66,10 @@ pub enum FilterError {
     #[error("{0}")]
     Invalid(String),
 
-    /// A filter expression that cannot be compiled for local evaluation.
-    #[error("invalid {kind} filter {value:?}: {reason}")]
-    Compile {
-        kind: &'static str,
-        value: String,
-        reason: String,
-    },
+    /// A CEL expression that cel-go would not compile, with its issues as
+    /// cel-go reports them.
+    #[error("error compiling CEL expression: {0}")]
+    Cel(String),
 }
 
 /// Everything of `hubl observe` that shapes the request.

@@ -17,8 +17,6 @@ pub struct Capture {
     pub nodes: Vec<String>,
     /// (cluster, namespace) pairs seen in endpoints, sorted.
     pub namespaces: Vec<(String, String)>,
-    /// Flows per second at the capture's recorded pace.
-    pub flows_rate: f64,
 }
 
 /// A line of the capture that could not be used.
@@ -36,10 +34,6 @@ impl Capture {
         let mut bad = Vec::new();
         let mut nodes = BTreeSet::new();
         let mut namespaces = BTreeSet::new();
-        // Seconds of recorded time, each gap counted up to a second as the
-        // replay pauses, so that odd timestamps do not skew the rate.
-        let mut seconds = 0.0;
-        let mut previous: Option<Timestamp> = None;
         for (index, line) in text.split(|&b| b == b'\n').enumerate() {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             if line.iter().all(u8::is_ascii_whitespace) {
@@ -65,33 +59,48 @@ impl Capture {
                             .insert((endpoint.cluster_name.clone(), endpoint.namespace.clone()));
                     }
                 }
-                if let Some(time) = response.time {
-                    if let Some(previous) = previous {
-                        seconds += gap_seconds(previous, time).clamp(0.0, 1.0);
-                    }
-                    previous = Some(time);
-                }
             }
             responses.push(Arc::new(response));
         }
-        let flows = responses
-            .iter()
-            .filter(|r| matches!(r.response_types, Some(ResponseTypes::Flow(_))))
-            .count();
-        let flows_rate = if seconds > 0.0 {
-            flows as f64 / seconds
-        } else {
-            0.0
-        };
         (
             Self {
                 responses,
                 nodes: nodes.into_iter().collect(),
                 namespaces: namespaces.into_iter().collect(),
-                flows_rate,
             },
             bad,
         )
+    }
+
+    /// Moves every timestamp of the capture by one amount, so that its
+    /// last response is at `now`: history and the live replay, whose
+    /// flows are stamped with the time they are sent, then share one
+    /// clock, and `--since 5m` finds the capture's last minutes. The last
+    /// response in the capture's order, not the latest time, is the end, so
+    /// that a stray time far ahead does not throw the rest into the past;
+    /// what would leave the range of timestamps stops at its bound.
+    pub fn shift_times(&mut self, now: Timestamp) {
+        let Some(end) = self.responses.iter().rev().find_map(|r| r.time) else {
+            return;
+        };
+        let shift = nanos(now) - nanos(end);
+        let moved = |time: &mut Option<Timestamp>| {
+            if let Some(time) = time {
+                *time = from_nanos(nanos(*time) + shift);
+            }
+        };
+        for response in &mut self.responses {
+            let response = Arc::make_mut(response);
+            moved(&mut response.time);
+            match &mut response.response_types {
+                Some(ResponseTypes::Flow(flow)) => moved(&mut flow.time),
+                Some(ResponseTypes::LostEvents(lost)) => {
+                    moved(&mut lost.first);
+                    moved(&mut lost.last);
+                }
+                _ => {}
+            }
+        }
     }
 
     /// How many of the responses are flows.
@@ -100,6 +109,22 @@ impl Capture {
             .iter()
             .filter(|r| matches!(r.response_types, Some(ResponseTypes::Flow(_))))
             .count() as u64
+    }
+}
+
+fn nanos(time: Timestamp) -> i128 {
+    i128::from(time.seconds) * 1_000_000_000 + i128::from(time.nanos)
+}
+
+/// A time from nanoseconds since the epoch, within 0001-01-01 to
+/// 9999-12-31, the range of a protobuf Timestamp.
+fn from_nanos(nanos: i128) -> Timestamp {
+    const FIRST: i128 = -62_135_596_800 * 1_000_000_000;
+    const LAST: i128 = 253_402_300_799 * 1_000_000_000 + 999_999_999;
+    let nanos = nanos.clamp(FIRST, LAST);
+    Timestamp {
+        seconds: i64::try_from(nanos.div_euclid(1_000_000_000)).unwrap_or(i64::MAX),
+        nanos: nanos.rem_euclid(1_000_000_000) as i32,
     }
 }
 
@@ -121,7 +146,52 @@ mod tests {
         assert_eq!(bad[0].line, 2);
         assert_eq!(capture.nodes, ["n1", "n2"]);
         assert_eq!(capture.namespaces, [(String::new(), "a".to_owned())]);
-        // Two flows over a gap counted as at most one second.
-        assert_eq!(capture.flows_rate, 2.0);
+    }
+
+    #[test]
+    fn shifted_times_end_now_and_keep_their_gaps() {
+        let text = b"{\"flow\":{\"time\":\"2023-01-01T00:00:00.75Z\"},\"time\":\"2023-01-01T00:00:00.75Z\"}\n\
+            {\"lost_events\":{\"first\":\"2023-01-01T00:00:01Z\",\"last\":\"2023-01-01T00:00:02Z\"},\"time\":\"2023-01-01T00:00:02Z\"}\n\
+            {\"flow\":{\"time\":\"2023-01-01T00:00:03.5Z\"},\"time\":\"2023-01-01T00:00:03.5Z\"}\n";
+        let (mut capture, _) = Capture::parse(text);
+        let now = Timestamp::parse("2026-12-01T10:00:00.25Z").unwrap();
+        capture.shift_times(now);
+        let time = |t: Option<Timestamp>| t.unwrap().to_datetime().unwrap().to_rfc3339();
+        let flow_time = |r: &GetFlowsResponse| match &r.response_types {
+            Some(ResponseTypes::Flow(flow)) => time(flow.time),
+            _ => unreachable!(),
+        };
+        assert_eq!(
+            time(capture.responses[2].time),
+            "2026-12-01T10:00:00.250+00:00"
+        );
+        assert_eq!(
+            flow_time(&capture.responses[2]),
+            "2026-12-01T10:00:00.250+00:00"
+        );
+        assert_eq!(
+            time(capture.responses[0].time),
+            "2026-12-01T09:59:57.500+00:00"
+        );
+        assert_eq!(
+            flow_time(&capture.responses[0]),
+            "2026-12-01T09:59:57.500+00:00"
+        );
+        let Some(ResponseTypes::LostEvents(lost)) = &capture.responses[1].response_types else {
+            unreachable!()
+        };
+        assert_eq!(time(lost.first), "2026-12-01T09:59:57.750+00:00");
+        assert_eq!(time(lost.last), "2026-12-01T09:59:58.750+00:00");
+    }
+
+    #[test]
+    fn the_last_response_is_the_end_and_the_range_is_kept() {
+        let text = b"{\"flow\":{},\"time\":\"9999-12-31T23:59:59Z\"}\n\
+            {\"flow\":{},\"time\":\"2023-01-01T00:00:00Z\"}\n";
+        let (mut capture, _) = Capture::parse(text);
+        capture.shift_times(Timestamp::parse("2026-01-01T00:00:00Z").unwrap());
+        let seconds = |i: usize| capture.responses[i].time.unwrap().seconds;
+        assert_eq!(seconds(1), 1_767_225_600);
+        assert_eq!(seconds(0), 253_402_300_799);
     }
 }

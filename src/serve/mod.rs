@@ -4,6 +4,7 @@
 //! `--input-file`, the gRPC health service and Peer.Notify.
 
 mod capture;
+mod clock;
 mod mask;
 mod observer;
 
@@ -13,6 +14,7 @@ use std::{net::SocketAddr, pin::Pin, sync::Arc};
 
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use tokio_stream::{Stream, wrappers::TcpListenerStream};
+use tonic::codegen::http;
 use tonic::{
     Request, Response, Status,
     transport::{Certificate, Identity, Server, ServerTlsConfig},
@@ -26,6 +28,7 @@ use crate::proto::{
         peer_server::{Peer, PeerServer},
     },
 };
+use crate::source::version::{HUBBLE_API_VERSION, RELAY_VERSION_HEADER};
 
 /// The connectivity-test capture built into the binary, for `--demo`.
 pub const DEMO_CAPTURE: &[u8] = include_bytes!("../../assets/demo.jsonl");
@@ -91,7 +94,18 @@ pub async fn serve(
             .tls_config(config)
             .map_err(|e| ServeError::Tls(e.to_string()))?;
     }
+    // As hubble-relay's interceptors, on every response: the version whose
+    // API this relay serves, for clients to compare with theirs.
     builder
+        .layer(tower::util::MapResponseLayer::new(
+            |mut response: http::Response<tonic::body::Body>| {
+                response.headers_mut().insert(
+                    RELAY_VERSION_HEADER,
+                    http::HeaderValue::from_static(HUBBLE_API_VERSION),
+                );
+                response
+            },
+        ))
         .add_service(health_service)
         .add_service(ObserverServer::new(ReplayObserver::new(
             capture,
@@ -155,7 +169,10 @@ pub struct Demo {
 impl Demo {
     /// Starts the demo relay on 127.0.0.1 and a free port.
     pub async fn start() -> Result<Self, ServeError> {
-        let (capture, _) = Capture::parse(DEMO_CAPTURE);
+        let (mut capture, _) = Capture::parse(DEMO_CAPTURE);
+        // A demo is no bug report: its flows read as the last minutes, so
+        // that `--since 5m` finds them and `--follow` continues them.
+        capture.shift_times(chrono::Utc::now().into());
         let listener = listen("127.0.0.1:0").await?;
         let address = listener.local_addr().map_err(|source| ServeError::Listen {
             address: "127.0.0.1:0".into(),

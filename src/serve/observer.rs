@@ -1,23 +1,12 @@
 //! The Observer service of the replay relay.
 
-use std::{
-    collections::VecDeque,
-    pin::Pin,
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
-    time::{Duration, Instant},
-};
+use std::{pin::Pin, sync::Arc, time::Duration};
 
 use tokio::sync::mpsc;
 use tokio_stream::{Stream, wrappers::ReceiverStream};
 use tonic::{Request, Response, Status};
 
-use super::{
-    capture::{Capture, gap_seconds},
-    mask::FieldMask,
-};
+use super::{capture::Capture, clock::ReplayClock, mask::FieldMask};
 use crate::{
     filter::FlowMatcher,
     proto::{
@@ -38,28 +27,19 @@ type Responses<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 /// Responses waiting for a slow client; beyond this the replay waits.
 const CLIENT_QUEUE: usize = 256;
 
-/// The longest pause between two flows when replaying at recorded pace, so
-/// that a capture with gaps still shows life.
-const MAX_PAUSE: Duration = Duration::from_secs(1);
-
 /// Serves a capture as hubble-relay serves its buffer.
 pub struct ReplayObserver {
     capture: Arc<Capture>,
-    /// Flows per second for `follow`, or the recorded pace when `None`.
-    rate: Option<u32>,
-    started: Instant,
-    /// Flows replayed to followers, for `seen_flows`.
-    replayed: Arc<AtomicU64>,
+    /// The one timeline every follower's replay and ServerStatus follow.
+    clock: Arc<ReplayClock>,
     version: String,
 }
 
 impl ReplayObserver {
     pub fn new(capture: Arc<Capture>, rate: Option<u32>) -> Self {
         Self {
+            clock: Arc::new(ReplayClock::new(&capture, rate)),
             capture,
-            rate,
-            started: Instant::now(),
-            replayed: Arc::new(AtomicU64::new(0)),
             version: format!("hubl-relay v{}", env!("CARGO_PKG_VERSION")),
         }
     }
@@ -90,10 +70,12 @@ impl Selection {
 
 impl Selection {
     fn wants(&self, response: &GetFlowsResponse) -> bool {
+        self.in_range(response) && self.matcher.matches(response)
+    }
+
+    fn in_range(&self, response: &GetFlowsResponse) -> bool {
         let time = response.time.unwrap_or_default();
-        self.since.is_none_or(|since| time >= since)
-            && self.until.is_none_or(|until| time <= until)
-            && self.matcher.matches(response)
+        self.since.is_none_or(|since| time >= since) && self.until.is_none_or(|until| time <= until)
     }
 }
 
@@ -122,8 +104,7 @@ impl Observer for ReplayObserver {
         };
         let (sender, receiver) = mpsc::channel(CLIENT_QUEUE);
         let capture = Arc::clone(&self.capture);
-        let rate = self.rate;
-        let replayed = Arc::clone(&self.replayed);
+        let clock = Arc::clone(&self.clock);
         tokio::spawn(async move {
             if send_history(&capture, &request, &selection, &sender)
                 .await
@@ -132,7 +113,7 @@ impl Observer for ReplayObserver {
                 return;
             }
             if request.follow {
-                replay(&capture, &selection, rate, &replayed, &sender).await;
+                replay(&clock, &selection, &sender).await;
             }
         });
         Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
@@ -157,8 +138,9 @@ impl Observer for ReplayObserver {
         &self,
         _: Request<GetNodesRequest>,
     ) -> Result<Response<GetNodesResponse>, Status> {
-        let flows = self.capture.flow_count();
-        let per_node = flows / self.capture.nodes.len().max(1) as u64;
+        let nodes = self.capture.nodes.len().max(1) as u64;
+        let per_node = self.capture.flow_count() / nodes;
+        let seen_per_node = self.seen_flows() / nodes;
         let nodes = self
             .capture
             .nodes
@@ -175,7 +157,7 @@ impl Observer for ReplayObserver {
                 uptime_ns: self.uptime_ns(),
                 num_flows: per_node,
                 max_flows: per_node,
-                seen_flows: per_node,
+                seen_flows: seen_per_node,
             })
             .collect();
         Ok(Response::new(GetNodesResponse { nodes }))
@@ -206,20 +188,31 @@ impl Observer for ReplayObserver {
         Ok(Response::new(ServerStatusResponse {
             num_flows: flows,
             max_flows: flows,
-            seen_flows: flows + self.replayed.load(Ordering::Relaxed),
+            seen_flows: self.seen_flows(),
             uptime_ns: self.uptime_ns(),
             num_connected_nodes: Some(pbjson_types::UInt32Value { value: nodes }),
             num_unavailable_nodes: Some(pbjson_types::UInt32Value { value: 0 }),
             unavailable_nodes: Vec::new(),
             version: self.version.clone(),
-            flows_rate: self.capture.flows_rate,
+            flows_rate: self.clock.rate(),
         }))
     }
 }
 
 impl ReplayObserver {
+    /// The capture, seen once, and every flow replayed since the start.
+    fn seen_flows(&self) -> u64 {
+        self.capture
+            .flow_count()
+            .saturating_add(self.clock.due(self.clock.elapsed()))
+    }
+
+    /// Up since the capture's history began, at the replay's pace.
     fn uptime_ns(&self) -> u64 {
-        u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX)
+        let seconds = self.clock.history_seconds() + self.clock.elapsed();
+        Duration::try_from_secs_f64(seconds).map_or(u64::MAX, |uptime| {
+            u64::try_from(uptime.as_nanos()).unwrap_or(u64::MAX)
+        })
     }
 }
 
@@ -232,44 +225,78 @@ fn empty_stream<T: Send + 'static>(follow: bool) -> Responses<T> {
 }
 
 /// The stored responses the request selects: the first or last `number`
-/// (all for 0 with a time range, or `u64::MAX`), none for a bare follow.
+/// flows (all for 0 with a time range, or `u64::MAX`), none for a bare
+/// follow.
+///
+/// As a relay's agents read their ring buffer, only flows count towards
+/// `number` and only flows meet the FlowFilters: the node status and lost
+/// events of the capture between the first and the last flow read are sent
+/// too, in their place, whatever the filters (a relay never filters its
+/// own node status), within the time range.
 async fn send_history(
     capture: &Capture,
     request: &GetFlowsRequest,
     selection: &Selection,
     sender: &mpsc::Sender<Result<GetFlowsResponse, Status>>,
 ) -> Result<(), ()> {
+    for response in history(capture, request, selection) {
+        send(sender, selection, response).await?;
+    }
+    Ok(())
+}
+
+fn history<'a>(
+    capture: &'a Capture,
+    request: &GetFlowsRequest,
+    selection: &Selection,
+) -> Vec<&'a GetFlowsResponse> {
     let ranged = request.since.is_some() || request.until.is_some();
     let number = request.number;
     if number == 0 && !ranged && request.follow {
-        return Ok(());
+        return Vec::new();
     }
     let everything = number == u64::MAX || (number == 0 && (ranged || request.first));
-    let selected = capture.responses.iter().filter(|r| selection.wants(r));
-    if everything {
-        for response in selected {
-            send(sender, selection, response).await?;
-        }
+    let responses = &capture.responses;
+    let flows: Vec<usize> = (0..responses.len())
+        .filter(|&i| is_flow(&responses[i]) && selection.wants(&responses[i]))
+        .collect();
+    let keep = usize::try_from(number).unwrap_or(usize::MAX);
+    // The stretch of the capture read: from the oldest response, or from
+    // the first of the last `number` flows; up to the last of the first
+    // `number` flows, or to the end.
+    let (start, end) = if everything {
+        (0, responses.len())
     } else if request.first {
-        for response in selected.take(usize::try_from(number).unwrap_or(usize::MAX)) {
-            send(sender, selection, response).await?;
-        }
+        let end = match keep.checked_sub(1).and_then(|last| flows.get(last)) {
+            Some(&last) => last + 1,
+            None if keep == 0 => 0,
+            None => responses.len(),
+        };
+        (0, end)
+    } else if keep == 0 {
+        (0, 0)
     } else {
-        let keep = usize::try_from(number).unwrap_or(usize::MAX);
-        let mut last = VecDeque::new();
-        for response in selected {
-            if last.len() == keep {
-                last.pop_front();
+        let start = flows
+            .get(flows.len().saturating_sub(keep))
+            .copied()
+            .unwrap_or(responses.len());
+        (start, responses.len())
+    };
+    responses[start..end]
+        .iter()
+        .map(|response| response.as_ref())
+        .filter(|response| {
+            if is_flow(response) {
+                selection.wants(response)
+            } else {
+                selection.in_range(response)
             }
-            if keep > 0 {
-                last.push_back(response);
-            }
-        }
-        for response in last {
-            send(sender, selection, response).await?;
-        }
-    }
-    Ok(())
+        })
+        .collect()
+}
+
+fn is_flow(response: &GetFlowsResponse) -> bool {
+    matches!(response.response_types, Some(ResponseTypes::Flow(_)))
 }
 
 async fn send(
@@ -283,64 +310,41 @@ async fn send(
         .map_err(|_| ())
 }
 
-/// Replays the capture's flows forever with fresh timestamps, at the
-/// recorded pace or at `rate` flows per second, until the client goes away.
+/// Follows the replay from where it stands, with fresh timestamps, until
+/// the client goes away: whatever is due is sent in one burst, then the
+/// task sleeps until the next flow (at least a millisecond, as sleeping per
+/// flow cannot reach high rates).
 async fn replay(
-    capture: &Capture,
+    clock: &ReplayClock,
     selection: &Selection,
-    rate: Option<u32>,
-    replayed: &AtomicU64,
     sender: &mpsc::Sender<Result<GetFlowsResponse, Status>>,
 ) {
-    let flows: Vec<&GetFlowsResponse> = capture
-        .responses
-        .iter()
-        .map(|r| r.as_ref())
-        .filter(|r| matches!(r.response_types, Some(ResponseTypes::Flow(_))))
-        .collect();
-    if flows.is_empty() {
+    if clock.is_empty() {
         // Nothing to replay: hold the stream open as a quiet relay would.
         sender.closed().await;
         return;
     }
-    let started = Instant::now();
-    let mut previous_time: Option<Timestamp> = None;
-    for (sent, original) in (0_u64..).zip(flows.iter().cycle()) {
-        match rate {
-            Some(rate) => {
-                // Send in bursts of whatever is due, checking about every
-                // millisecond: sleeping per flow cannot reach high rates.
-                let due = (started.elapsed().as_secs_f64() * f64::from(rate)) as u64;
-                if sent >= due {
-                    let wait = Duration::from_secs_f64((sent + 1 - due) as f64 / f64::from(rate));
-                    tokio::time::sleep(wait.max(Duration::from_millis(1))).await;
-                }
+    let mut next = clock.due(clock.elapsed());
+    loop {
+        let due = clock.due(clock.elapsed());
+        while next < due {
+            let mut response = clock.flow(next).clone();
+            next += 1;
+            let now = Timestamp::from(chrono::Utc::now());
+            response.time = Some(now);
+            if let Some(ResponseTypes::Flow(flow)) = &mut response.response_types {
+                flow.time = Some(now);
             }
-            None => {
-                if let (Some(previous), Some(time)) = (previous_time, original.time) {
-                    let gap = gap_seconds(previous, time);
-                    if gap > 0.0 {
-                        tokio::time::sleep(Duration::from_secs_f64(gap).min(MAX_PAUSE)).await;
-                    }
-                }
-                previous_time = original.time;
-            }
-        }
-        let mut response = (*original).clone();
-        let now = Timestamp::from(chrono::Utc::now());
-        response.time = Some(now);
-        if let Some(ResponseTypes::Flow(flow)) = &mut response.response_types {
-            flow.time = Some(now);
-        }
-        if !selection.wants(&response) {
-            if sender.is_closed() {
+            if selection.wants(&response)
+                && sender.send(Ok(selection.masked(&response))).await.is_err()
+            {
                 return;
             }
-            continue;
         }
-        replayed.fetch_add(1, Ordering::Relaxed);
-        if sender.send(Ok(selection.masked(&response))).await.is_err() {
+        if sender.is_closed() {
             return;
         }
+        let wait = clock.time_of(next) - clock.elapsed();
+        tokio::time::sleep(Duration::from_secs_f64(wait.clamp(0.001, 3600.0))).await;
     }
 }

@@ -40,6 +40,7 @@ use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 use super::{
     ResponseStream, SourceError,
     portforward::{PortForwardOptions, Tunnel},
+    version::IntoInnerChecked,
 };
 use crate::proto::{
     observer::{
@@ -126,7 +127,7 @@ impl Connection {
         F: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
     {
         match tokio::time::timeout(self.request_timeout, call).await {
-            Ok(Ok(response)) => Ok(response.into_inner()),
+            Ok(Ok(response)) => Ok(response.into_inner_checked()),
             Ok(Err(status)) => Err(self.explain(status)),
             Err(_elapsed) => Err(SourceError::Status(tonic::Status::deadline_exceeded(
                 "context deadline exceeded",
@@ -178,7 +179,7 @@ impl Connection {
             .get_flows(request)
             .await
             .map_err(|s| self.explain(s))?
-            .into_inner();
+            .into_inner_checked();
         Ok(self.explained(stream))
     }
 
@@ -192,7 +193,7 @@ impl Connection {
             .get_agent_events(request)
             .await
             .map_err(|s| self.explain(s))?
-            .into_inner();
+            .into_inner_checked();
         Ok(self.explained(stream))
     }
 
@@ -206,7 +207,7 @@ impl Connection {
             .get_debug_events(request)
             .await
             .map_err(|s| self.explain(s))?
-            .into_inner();
+            .into_inner_checked();
         Ok(self.explained(stream))
     }
 
@@ -216,7 +217,7 @@ impl Connection {
             .notify(NotifyRequest {})
             .await
             .map_err(|s| self.explain(s))?
-            .into_inner();
+            .into_inner_checked();
         Ok(self.explained(stream))
     }
 

@@ -7,6 +7,7 @@ mod grpc;
 mod jsonpb;
 mod portforward;
 mod scan;
+pub mod version;
 
 pub use file::{FileSource, decode_line};
 pub use grpc::{ConnectOptions, Connection, EventStream, OBSERVER_SERVICE, TlsOptions, connect};

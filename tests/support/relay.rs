@@ -29,6 +29,9 @@ pub struct Script {
     pub hold_open: bool,
     /// Send the responses one at a time, this far apart, as a live stream.
     pub pace: Option<std::time::Duration>,
+    /// Response headers (name, value) of every GetFlows stream, such as a
+    /// relay's version.
+    pub headers: Vec<(&'static str, &'static str)>,
 }
 
 /// The responses of a jsonpb capture, as a relay would stream them; lines
@@ -122,7 +125,7 @@ impl Observer for FakeObserver {
             .map(Ok)
             .chain(self.script.error.clone().map(Err))
             .collect();
-        if let Some(pace) = self.script.pace {
+        let mut response: Response<Self::GetFlowsStream> = if let Some(pace) = self.script.pace {
             let (sender, receiver) = tokio::sync::mpsc::channel(1);
             let hold_open = self.script.hold_open;
             tokio::spawn(async move {
@@ -136,18 +139,21 @@ impl Observer for FakeObserver {
                     sender.closed().await;
                 }
             });
-            return Ok(Response::new(Box::pin(
-                tokio_stream::wrappers::ReceiverStream::new(receiver),
-            )));
-        }
-        let stream = tokio_stream::iter(items);
-        if self.script.hold_open {
-            Ok(Response::new(Box::pin(
-                stream.chain(tokio_stream::pending()),
+            Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(
+                receiver,
             )))
+        } else if self.script.hold_open {
+            let stream = tokio_stream::iter(items);
+            Response::new(Box::pin(stream.chain(tokio_stream::pending())))
         } else {
-            Ok(Response::new(Box::pin(stream)))
+            Response::new(Box::pin(tokio_stream::iter(items)))
+        };
+        for (name, value) in &self.script.headers {
+            response
+                .metadata_mut()
+                .insert(*name, value.parse().expect("an ASCII header value"));
         }
+        Ok(response)
     }
 
     async fn get_agent_events(
