@@ -6,6 +6,7 @@
 //! [`printer`] (Hubble's output formats) → a buffered writer, joined per
 //! subcommand in [`cmd`].
 
+pub mod aggregate;
 pub mod cli;
 pub mod cmd;
 pub mod config;
