@@ -16,6 +16,7 @@ pub mod printer;
 pub mod proto;
 pub mod serve;
 pub mod source;
+pub mod top;
 
 /// Helpers shared by unit tests.
 #[cfg(test)]

@@ -4,7 +4,10 @@
 use clap::{ArgAction, ArgMatches, Args, Subcommand, ValueEnum};
 
 pub use super::filters::{FilterArgs, RawFilterArgs, SelectorArgs};
-use super::filters::{FilterFlag, filter_flags_in_order};
+use super::{
+    AggregateArgs,
+    filters::{FilterFlag, filter_flags_in_order},
+};
 
 /// `hubl observe [flows]`.
 #[derive(Debug, Args)]
@@ -104,6 +107,9 @@ pub struct ObserveArgs {
 
     #[command(flatten)]
     pub other: OtherArgs,
+
+    #[command(flatten)]
+    pub aggregate: AggregateArgs,
 
     /// The filter flags in the order typed, from `record_filter_order`.
     #[arg(skip)]

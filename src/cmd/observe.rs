@@ -64,7 +64,7 @@ pub async fn run(command: &ObserveCommand, settings: &Settings) -> anyhow::Resul
         true => Some(Demo::start().await?),
         false => None,
     };
-    let stream = open(args, request, settings, demo.as_ref()).await?;
+    let stream = open(args, request, settings, demo.as_ref(), !json_output).await?;
     let stdout = io::stdout().lock();
     // `--silent-errors` silences node status events too, as in Hubble.
     let stderr: Box<dyn Write> = if args.other.silent_errors {
@@ -80,15 +80,19 @@ pub async fn run(command: &ObserveCommand, settings: &Settings) -> anyhow::Resul
     print_stream(stream, printer, args.other.silent_errors).await
 }
 
-async fn open(
+/// The responses to `request` from the capture, the demo relay or the
+/// server the flags name; a capture's flows are read headline only if
+/// asked.
+pub(super) async fn open(
     args: &ObserveArgs,
     request: crate::proto::observer::GetFlowsRequest,
     settings: &Settings,
     demo: Option<&Demo>,
+    headline_only: bool,
 ) -> anyhow::Result<ResponseStream> {
     if let Some(path) = &args.other.input_file {
         let mut source = FileSource::new(path.clone());
-        if !matches!(args.formatting.output, Output::Json | Output::Jsonpb) {
+        if headline_only {
             source = source.headline_only();
         }
         return source
@@ -163,7 +167,7 @@ async fn poll_once(stream: &mut ResponseStream) -> Option<Option<source::Item>> 
     .await
 }
 
-fn print_options(formatting: &FormattingArgs, stdout_is_terminal: bool) -> PrintOptions {
+pub(super) fn print_options(formatting: &FormattingArgs, stdout_is_terminal: bool) -> PrintOptions {
     let format = match formatting.output {
         Output::Compact => Format::Compact,
         Output::Dict => Format::Dict,
