@@ -75,34 +75,95 @@ fn render_header(frame: &mut Frame, area: Rect, state: &State) {
     );
 }
 
+/// Statistics columns left out, in this order, when the terminal is too
+/// narrow for all: the key, the counts and the drop reason stay.
+const NARROW_DROPS: [&str; 4] = [
+    "FIRST SEEN",
+    "HTTP LATENCY MIN/AVG/MAX",
+    "LAST SEEN",
+    "FORWARDED",
+];
+
+/// Key columns are not cut narrower than this.
+const MIN_KEY_COLUMN: usize = 12;
+
+const SPACING: usize = 2;
+const SELECTION: &str = "> ";
+
 fn render_table(frame: &mut Frame, area: Rect, state: &State) {
-    let mut widths: Vec<usize> = state.headings.iter().map(|h| h.chars().count()).collect();
-    for row in &state.rows {
-        for (width, cell) in widths.iter_mut().zip(&row.cells) {
-            *width = (*width).max(cell.chars().count().min(MAX_COLUMN));
-        }
-    }
-    let header = Row::new(state.headings.iter().map(|h| Cell::from(*h)))
-        .style(Style::default().add_modifier(Modifier::BOLD | Modifier::REVERSED));
+    let columns = columns(state, area.width as usize);
+    let header = Row::new(
+        columns
+            .iter()
+            .map(|&(index, _)| Cell::from(state.headings[index])),
+    )
+    .style(Style::default().add_modifier(Modifier::BOLD | Modifier::REVERSED));
     let rows = state.rows.iter().map(|row| {
         let style = match row.dropped {
             0 => Style::default(),
             _ => Style::default().fg(Color::Red),
         };
-        Row::new(row.cells.iter().map(|cell| Cell::from(cell.as_str()))).style(style)
+        Row::new(
+            columns
+                .iter()
+                .map(|&(index, _)| Cell::from(row.cells.get(index).map_or("", String::as_str))),
+        )
+        .style(style)
     });
-    let constraints: Vec<Constraint> = widths
+    let constraints: Vec<Constraint> = columns
         .iter()
-        .map(|&w| Constraint::Length(w as u16))
+        .map(|&(_, width)| Constraint::Length(width as u16))
         .collect();
     let table = Table::new(rows, constraints)
         .header(header)
-        .column_spacing(2)
+        .column_spacing(SPACING as u16)
         .row_highlight_style(Style::default().add_modifier(Modifier::REVERSED))
-        .highlight_symbol("> ");
+        .highlight_symbol(SELECTION);
     let mut selection =
         TableState::default().with_selected((!state.rows.is_empty()).then_some(state.selected));
     frame.render_stateful_widget(table, area, &mut selection);
+}
+
+/// The columns to show in `width` and their widths: every column at the
+/// width of its longest cell, less the statistics that fit least, then the
+/// key's widest columns cut.
+fn columns(state: &State, width: usize) -> Vec<(usize, usize)> {
+    let mut columns: Vec<(usize, usize)> = state
+        .headings
+        .iter()
+        .enumerate()
+        .map(|(index, heading)| {
+            let widest = state
+                .rows
+                .iter()
+                .filter_map(|row| row.cells.get(index))
+                .map(|cell| cell.chars().count().min(MAX_COLUMN))
+                .max()
+                .unwrap_or(0);
+            (index, widest.max(heading.chars().count()))
+        })
+        .collect();
+    let total = |columns: &[(usize, usize)]| {
+        SELECTION.len() + columns.iter().map(|&(_, w)| w + SPACING).sum::<usize>()
+    };
+    for name in NARROW_DROPS {
+        if total(&columns) <= width {
+            break;
+        }
+        columns.retain(|&(index, _)| state.headings[index] != name);
+    }
+    let key = state.aggregator().key().fields().len();
+    while total(&columns) > width {
+        let Some(widest) = columns
+            .iter_mut()
+            .filter(|(index, w)| *index < key && *w > MIN_KEY_COLUMN)
+            .max_by_key(|(_, w)| *w)
+        else {
+            break;
+        };
+        widest.1 -= 1;
+    }
+    columns
 }
 
 fn render_detail(frame: &mut Frame, area: Rect, state: &State) {
