@@ -50,7 +50,7 @@ struct Rate {
 }
 
 impl Rate {
-    fn add(&mut self, slice: u64, flows: u32) {
+    fn add(&mut self, slice: u64) {
         if slice > self.newest {
             let stale = (slice - self.newest).min(SLICES as u64);
             for step in 0..stale {
@@ -62,7 +62,7 @@ impl Rate {
             return;
         }
         let at = &mut self.slices[(slice % SLICES as u64) as usize];
-        *at = at.saturating_add(flows);
+        *at = at.saturating_add(1);
     }
 
     /// Flows in the window that ends at `slice`.
@@ -118,12 +118,11 @@ pub struct Stats {
 
 impl Stats {
     fn record(&mut self, flow: &Flow, slice: u64) {
-        let count = flow_count(flow);
-        self.flows += count;
+        self.flows += 1;
         match Verdict::try_from(flow.verdict) {
-            Ok(Verdict::Forwarded | Verdict::Redirected) => self.forwarded += count,
+            Ok(Verdict::Forwarded | Verdict::Redirected) => self.forwarded += 1,
             Ok(Verdict::Dropped | Verdict::Error) => {
-                self.dropped += count;
+                self.dropped += 1;
                 if let Some(code) = drop_code(flow) {
                     self.last_drop = Some(code);
                 }
@@ -144,21 +143,7 @@ impl Stats {
         {
             self.latency.add(l7.latency_ns);
         }
-        self.rate.add(slice, count.min(u64::from(u32::MAX)) as u32);
-    }
-}
-
-/// Flows an event stands for: one, or the counts of an aggregate flow
-/// (Cilium's own aggregation sends one flow for many).
-fn flow_count(flow: &Flow) -> u64 {
-    match &flow.aggregate {
-        Some(aggregate) => {
-            let sum = u64::from(aggregate.ingress_flow_count)
-                + u64::from(aggregate.egress_flow_count)
-                + u64::from(aggregate.unknown_direction_flow_count);
-            sum.max(1)
-        }
-        None => 1,
+        self.rate.add(slice);
     }
 }
 

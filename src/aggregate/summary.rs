@@ -194,16 +194,29 @@ impl Summary {
     }
 }
 
-/// `min/avg/max` as Go durations, or `-`.
+/// `min/avg/max` as Go durations to three or so digits (JSON has the
+/// nanoseconds), or `-`.
 fn latency(stats: &Stats) -> String {
     let latency = &stats.latency;
+    let short = |nanos: u64| {
+        let unit = match nanos {
+            0..1_000 => 1,
+            1_000..1_000_000 => 1_000,
+            1_000_000..1_000_000_000 => 10_000,
+            _ => 10_000_000,
+        };
+        match nanos.checked_add(unit / 2) {
+            Some(rounded) => duration::format_nanos(rounded / unit * unit),
+            None => duration::format_nanos(nanos),
+        }
+    };
     match latency.count {
         0 => NONE.to_owned(),
         _ => format!(
             "{}/{}/{}",
-            duration::format_nanos(latency.min_ns),
-            duration::format_nanos(latency.avg_ns()),
-            duration::format_nanos(latency.max_ns)
+            short(latency.min_ns),
+            short(latency.avg_ns()),
+            short(latency.max_ns)
         ),
     }
 }
@@ -286,4 +299,25 @@ fn json_line<T: Tally>(
     serde_json::to_writer(&mut *out, &object)?;
     out.push(b'\n');
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_is_shown_to_a_few_digits() {
+        let mut stats = Stats::default();
+        for nanos in [614_836, 1_469_715, 2_520_907] {
+            stats.latency.add(nanos);
+        }
+        assert_eq!(latency(&stats), "615µs/1.54ms/2.52ms");
+        assert_eq!(latency(&Stats::default()), "-");
+        let mut huge = Stats::default();
+        huge.latency.add(u64::MAX);
+        assert_eq!(
+            latency(&huge),
+            "18446744073709551615ns/18446744073709551615ns/18446744073709551615ns"
+        );
+    }
 }

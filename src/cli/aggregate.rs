@@ -58,6 +58,9 @@ fn parse_interval(text: &str) -> Result<Duration, String> {
     if interval < Duration::from_millis(100) {
         return Err(format!("{text:?} is too short: at least 100ms"));
     }
+    if interval > Duration::from_secs(24 * 3600) {
+        return Err(format!("{text:?} is too long: at most 24h"));
+    }
     Ok(interval)
 }
 
