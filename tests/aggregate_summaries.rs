@@ -276,3 +276,38 @@ fn top_batch_mode_prints_the_table_each_interval() {
     // The namespace filter keeps kube-system's own traffic out.
     assert!(!stdout.contains("kube-system/pinger"), "{stdout}");
 }
+
+/// Hosts are named as Hubble's compact output names them: every pod-level
+/// name is one that `hubble observe` printed for the corpus.
+#[test]
+fn pod_level_names_are_hubbles_compact_hosts() {
+    let printed =
+        fs::read_to_string(root().join("tests/fixtures/conformance/expected/compact.out"))
+            .expect("Hubble's compact output of the corpus");
+    let (stdout, _) = summary(
+        INPUTS[0].1,
+        &flags("-o json --aggregate-by source,destination"),
+    );
+    let mut checked = 0;
+    for line in stdout.lines() {
+        let group: serde_json::Value = serde_json::from_str(line).unwrap();
+        for side in ["source", "destination"] {
+            let name = group[side].as_str().unwrap();
+            if name.is_empty() {
+                continue;
+            }
+            // Hubble's terminal escaping, as compact output applies it.
+            let name = name.replace('\x1b', "^[").replace('\r', "\\r");
+            let found = [
+                format!("{name}:"),
+                format!("{name} ("),
+                format!("[{name}]:"),
+            ]
+            .iter()
+            .any(|host| printed.contains(host.as_str()));
+            assert!(found, "{side} {name:?} is not a host Hubble printed");
+            checked += 1;
+        }
+    }
+    assert!(checked > 100, "only {checked} names checked");
+}

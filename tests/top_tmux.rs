@@ -122,7 +122,9 @@ fn top_demo_in_tmux() {
     tmux.run(&["send-keys", "-t", "top", "q"]);
     // stty's modes come after the exit status.
     let screen = tmux.wait_for("hubl to exit", 15, |s| {
-        s.contains("exit=") && s.lines().any(|line| matches!(line.trim(), "echo" | "-echo"))
+        s.contains("exit=")
+            && s.lines()
+                .any(|line| matches!(line.trim(), "echo" | "-echo"))
     });
     assert!(screen.contains("exit=0"), "{screen}");
     assert!(!screen.contains("DROPS ONLY"), "the view is gone: {screen}");
