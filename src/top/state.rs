@@ -16,6 +16,11 @@ const RECENT: usize = 2000;
 /// Flows shown for the selected group.
 const DETAIL_FLOWS: usize = 50;
 
+/// Rows rendered at most: more than any screen shows, and with many
+/// thousands of groups, formatting every one each second would cost more
+/// than counting the flows.
+const MAX_ROWS: usize = 500;
+
 /// What the header says of the stream.
 #[derive(Debug, Clone, Default)]
 pub struct Header {
@@ -67,9 +72,11 @@ pub struct State {
     /// The table as of the last refresh.
     pub rows: Vec<Row>,
     pub headings: Vec<&'static str>,
-    /// Flows per second of the whole stream, and groups, at the refresh.
+    /// Flows per second of the whole stream, flows and groups, at the
+    /// refresh.
     pub rate: f64,
     pub flows: u64,
+    pub groups: usize,
     pub evicted: (u64, u64),
     /// Whether the stream has ended (a capture read to its end).
     pub ended: bool,
@@ -108,6 +115,7 @@ impl State {
             headings,
             rate: 0.0,
             flows: 0,
+            groups: 0,
             evicted: (0, 0),
             ended: false,
             recent: VecDeque::with_capacity(RECENT),
@@ -148,6 +156,7 @@ impl State {
             .sorted(self.summary.sort, now)
             .into_iter()
             .filter(|group| !self.drops_only || group.stats.dropped > 0)
+            .take(MAX_ROWS)
             .filter_map(|group| {
                 Some(Row {
                     group: aggregator.find(group)?,
@@ -159,6 +168,7 @@ impl State {
         self.headings = Summary::headings(aggregator);
         self.rate = aggregator.rate(aggregator.total(), now);
         self.flows = aggregator.total().flows;
+        self.groups = aggregator.len();
         self.evicted = aggregator.evicted();
         // The selection follows its group as rows move.
         self.selected = selected

@@ -36,9 +36,7 @@ fn render_header(frame: &mut Frame, area: Rect, state: &State) {
         Span::raw(format!("  {}", state.header.source)),
         Span::raw(format!(
             "  {:.1} flows/s  {} flows  {} groups",
-            state.rate,
-            state.flows,
-            state.rows.len()
+            state.rate, state.flows, state.groups
         )),
     ];
     if state.evicted.0 > 0 {
