@@ -1,11 +1,13 @@
 //! Cost of rendering each output format, of decoding jsonpb lines (whole,
-//! and leanly for compact, dict and table output), and of evaluating
-//! filters, over the conformance corpus (about 400 realistic responses).
+//! and leanly for compact, dict and table output), of evaluating filters
+//! and of counting flows into groups (`--aggregate-by`), over the
+//! conformance corpus (about 400 realistic responses).
 
 use std::{hint::black_box, io, path::Path};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hubl::{
+    aggregate::{Aggregator, Key},
     filter::FlowMatcher,
     printer::{Format, PrintOptions, Printer, TimeFormat},
     proto::{flow::FlowFilter, observer::GetFlowsResponse},
@@ -161,5 +163,37 @@ fn filtering(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, printers, decoding, filtering);
+/// Counting the corpus into groups, against `print/compact` above: the
+/// per-flow cost of `--aggregate-by` once groups exist.
+fn aggregating(c: &mut Criterion) {
+    let (_, responses) = corpus();
+    let flows: Vec<_> = responses
+        .iter()
+        .filter_map(|response| match &response.response_types {
+            Some(hubl::proto::observer::get_flows_response::ResponseTypes::Flow(flow)) => {
+                Some(flow.as_ref())
+            }
+            _ => None,
+        })
+        .collect();
+    let mut group = c.benchmark_group("aggregate");
+    group.throughput(Throughput::Elements(responses.len() as u64));
+    for key in [
+        "source,destination,port,verdict",
+        "source:workload,destination:namespace,l7",
+    ] {
+        let key = Key::parse(&[key.to_owned()]).expect("a valid key");
+        let mut aggregator: Aggregator = Aggregator::new(key.clone(), 10_000, 10_000);
+        group.bench_function(key.to_string(), |b| {
+            b.iter(|| {
+                for (index, flow) in flows.iter().enumerate() {
+                    aggregator.record(black_box(flow), index as u64);
+                }
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, printers, decoding, filtering, aggregating);
 criterion_main!(benches);

@@ -6,6 +6,7 @@
 //! [`printer`] (Hubble's output formats) → a buffered writer, joined per
 //! subcommand in [`cmd`].
 
+pub mod aggregate;
 pub mod cli;
 pub mod cmd;
 pub mod config;
@@ -16,6 +17,7 @@ pub mod printer;
 pub mod proto;
 pub mod serve;
 pub mod source;
+pub mod top;
 
 /// Helpers shared by unit tests.
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Command-line definitions (clap derive). Only what the user typed lives
 //! here: no I/O, no proto types.
 
+mod aggregate;
 mod config;
 mod filters;
 mod list;
@@ -11,6 +12,7 @@ mod server;
 mod status;
 mod watch;
 
+pub use aggregate::{AggregateArgs, SortOrder, TopCommand};
 pub use config::{ConfigAction, ConfigCommand};
 pub use filters::{FilterFlag, filter_flags_in_order};
 pub use list::{ListCommand, ListOutput, ListTarget};
@@ -79,6 +81,8 @@ pub enum Command {
     Serve(ServeCommand),
     /// Display status of Hubble server
     Status(StatusCommand),
+    /// Show flows grouped by source, destination and port, live
+    Top(Box<TopCommand>),
     /// Display detailed version information
     Version,
     /// Watch Hubble objects

@@ -7,7 +7,10 @@ use clap::{
 };
 
 pub use super::filters::{FilterArgs, RawFilterArgs, SelectorArgs};
-use super::filters::{FilterFlag, filter_flags_in_order};
+use super::{
+    AggregateArgs,
+    filters::{FilterFlag, filter_flags_in_order},
+};
 
 /// `hubl observe [flows]`.
 #[derive(Debug, Args)]
@@ -107,6 +110,9 @@ pub struct ObserveArgs {
 
     #[command(flatten)]
     pub other: OtherArgs,
+
+    #[command(flatten)]
+    pub aggregate: AggregateArgs,
 
     /// The filter flags in the order typed, from `record_filter_order`.
     #[arg(skip)]

@@ -1,6 +1,7 @@
 //! One file per subcommand: thin glue from parsed flags to sources and
 //! printers. Errors become one line on stderr and an exit status here.
 
+mod aggregate;
 mod completion;
 mod config;
 mod events;
@@ -10,6 +11,7 @@ mod observe;
 mod serve;
 mod settings;
 mod status;
+mod top;
 mod version;
 mod watch;
 
@@ -61,6 +63,11 @@ pub fn main() -> ExitCode {
         }
         _ => {}
     }
+    if let (Command::Top(top), Some(("top", top_matches))) =
+        (&mut cli.command, matches.subcommand())
+    {
+        top.args.filter_order = crate::cli::filter_flags_in_order(top_matches);
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -95,10 +102,14 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Observe(observe) => match &observe.events {
             Some(ObserveEvents::AgentEvents(args)) => events::agent(args, &settings).await,
             Some(ObserveEvents::DebugEvents(args)) => events::debug(args, &settings).await,
+            _ if !observe.flow_args().aggregate.aggregate_by.is_empty() => {
+                aggregate::run(observe.flow_args(), &settings).await
+            }
             _ => observe::run(&observe, &settings).await,
         },
         Command::Serve(command) => serve::run(&command).await,
         Command::Status(command) => status::run(&command, &settings).await,
+        Command::Top(command) => top::run(&command, &settings).await,
         Command::Version => version::run(),
         Command::Watch(command) => match command.target {
             WatchTarget::Peers => watch::peers(&settings).await,

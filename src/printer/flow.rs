@@ -40,57 +40,17 @@ impl FlowRenderer {
     /// is on, else the address; with the port when there is one. Flows
     /// without an IP header show their MAC addresses.
     pub fn write_host(&self, out: &mut String, flow: &Flow, side: Side) {
-        let Some(ip) = &flow.ip else {
-            if let Some(ethernet) = &flow.ethernet {
-                let address = match side {
-                    Side::Source => &ethernet.source,
-                    Side::Destination => &ethernet.destination,
-                };
-                self.style.paint(out, Color::Cyan, address);
+        if flow.ip.is_none() {
+            if flow.ethernet.is_some() {
+                self.style.start(out, Color::Cyan);
+                write_host_name(out, flow, side, self.ip_translation);
+                self.style.end(out);
             }
             return;
-        };
-        let (address, endpoint, service, dns_names) = match side {
-            Side::Source => (
-                &ip.source,
-                &flow.source,
-                &flow.source_service,
-                &flow.source_names,
-            ),
-            Side::Destination => (
-                &ip.destination,
-                &flow.destination,
-                &flow.destination_service,
-                &flow.destination_names,
-            ),
-        };
+        }
         self.style.start(out, Color::Cyan);
         let host_start = out.len();
-        if self.ip_translation {
-            let pod = endpoint.as_ref().map_or("", |e: &Endpoint| &e.pod_name);
-            let service_name = service.as_ref().map_or("", |s: &Service| &s.name);
-            // A service's namespace wins over the pod's, as in Hubble.
-            let namespace = match service {
-                Some(service) => &service.namespace,
-                None => endpoint.as_ref().map_or("", |e| &e.namespace),
-            };
-            if !pod.is_empty() {
-                push_path_join(out, namespace, pod);
-            } else if !service_name.is_empty() {
-                push_path_join(out, namespace, service_name);
-            } else if !dns_names.is_empty() {
-                for (index, name) in dns_names.iter().enumerate() {
-                    if index > 0 {
-                        out.push(',');
-                    }
-                    out.push_str(name);
-                }
-            } else {
-                out.push_str(address);
-            }
-        } else {
-            out.push_str(address);
-        }
+        write_host_name(out, flow, side, self.ip_translation);
         if let Some(port) = port(flow, side).filter(|&port| port != 0) {
             // net.JoinHostPort brackets any host with a colon in it.
             if out[host_start..].contains(':') {
@@ -214,6 +174,77 @@ impl FlowRenderer {
     }
 }
 
+/// What names a host in compact output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostName {
+    Pod,
+    Service,
+    DnsNames,
+    /// The IP (or, without an IP header, MAC) address, or nothing at all.
+    Address,
+}
+
+/// The host of one side as compact output names it, without colour or
+/// port: `namespace/pod`, `namespace/service` or the DNS names when IP
+/// translation is on, else the address (the MAC address for flows without
+/// an IP header). Says which it wrote.
+pub fn write_host_name(
+    out: &mut String,
+    flow: &Flow,
+    side: Side,
+    ip_translation: bool,
+) -> HostName {
+    let Some(ip) = &flow.ip else {
+        if let Some(ethernet) = &flow.ethernet {
+            out.push_str(match side {
+                Side::Source => &ethernet.source,
+                Side::Destination => &ethernet.destination,
+            });
+        }
+        return HostName::Address;
+    };
+    let (address, endpoint, service, dns_names) = match side {
+        Side::Source => (
+            &ip.source,
+            &flow.source,
+            &flow.source_service,
+            &flow.source_names,
+        ),
+        Side::Destination => (
+            &ip.destination,
+            &flow.destination,
+            &flow.destination_service,
+            &flow.destination_names,
+        ),
+    };
+    if ip_translation {
+        let pod = endpoint.as_ref().map_or("", |e: &Endpoint| &e.pod_name);
+        let service_name = service.as_ref().map_or("", |s: &Service| &s.name);
+        // A service's namespace wins over the pod's, as in Hubble.
+        let namespace = match service {
+            Some(service) => &service.namespace,
+            None => endpoint.as_ref().map_or("", |e| &e.namespace),
+        };
+        if !pod.is_empty() {
+            push_path_join(out, namespace, pod);
+            return HostName::Pod;
+        } else if !service_name.is_empty() {
+            push_path_join(out, namespace, service_name);
+            return HostName::Service;
+        } else if !dns_names.is_empty() {
+            for (index, name) in dns_names.iter().enumerate() {
+                if index > 0 {
+                    out.push(',');
+                }
+                out.push_str(name);
+            }
+            return HostName::DnsNames;
+        }
+    }
+    out.push_str(address);
+    HostName::Address
+}
+
 /// The event type column: L7 protocol and type, trace observation point,
 /// drop reason, policy verdict match, capture point or socket translation.
 pub fn write_flow_type(out: &mut String, flow: &Flow) {
@@ -315,7 +346,7 @@ fn port(flow: &Flow, side: Side) -> Option<u32> {
 
 /// `namespace/name` as Go's `path.Join` writes it: empty parts left out and
 /// the result cleaned (`//`, `.` and `..` resolved).
-fn push_path_join(out: &mut String, namespace: &str, name: &str) {
+pub fn push_path_join(out: &mut String, namespace: &str, name: &str) {
     // Kubernetes names never need cleaning; anything with a slash or a dot
     // segment takes the general path.
     let plain = |part: &str| {

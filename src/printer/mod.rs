@@ -22,13 +22,22 @@ mod time;
 
 use std::io::{self, Write};
 
+use self::flow::FlowRenderer;
 pub use self::raw_filters::write_raw_filters;
 pub use self::{
     events::EventPrinter,
     nodes::{ListFormat, write_namespaces, write_nodes, write_peer_change},
     server_status::{StatusFormat, write_server_status},
 };
-use self::{flow::FlowRenderer, style::Style, tabwriter::TabWriter};
+/// The pieces other rooms reuse to name what they show as compact output
+/// names it (`aggregate`, `hubl top`).
+pub use self::{
+    flow::{HostName, Side, push_path_join as write_path_join, write_host_name},
+    names::{drop_reason, reserved_identity, write_drop_reason},
+    style::Style,
+    tabwriter::TabWriter,
+    time::write_time,
+};
 use crate::proto::observer::{GetFlowsResponse, get_flows_response::ResponseTypes};
 
 /// The output format (`-o`).

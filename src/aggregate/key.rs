@@ -1,0 +1,580 @@
+//! What flows are grouped by: `--aggregate-by KEY[,KEY...]`, and the text
+//! of each part of a flow's key.
+//!
+//! Endpoints are named as compact output names them (the printer's own
+//! code does it), at the level asked for. Replies are counted from the
+//! original sender's point of view, as compact output shows them (`<-`):
+//! their source and destination swap and the port is the server's, so that
+//! a request and its reply land in one group.
+
+use std::fmt::{self, Write};
+
+use crate::{
+    printer::{self, HostName, Side},
+    proto::flow::{Endpoint, Flow, L7FlowType, TrafficDirection, Verdict, layer4, layer7},
+};
+
+/// How coarsely an endpoint is named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Level {
+    /// `namespace/pod`, or the service, DNS names or address, as compact
+    /// output prints the host.
+    Pod,
+    /// `namespace/workload`; endpoints without a workload as at `Pod`,
+    /// except that a bare address with a reserved identity takes the
+    /// identity's name (`world`, `host`, ...).
+    Workload,
+    /// The namespace; outside the cluster, DNS names, the reserved
+    /// identity's name or the address.
+    Namespace,
+    /// The security identity as compact output writes it: `world`, `ID:n`.
+    Identity,
+    /// The IP address (the MAC address for flows without an IP header).
+    Ip,
+}
+
+impl Level {
+    pub const ALL: [Level; 5] = [
+        Level::Pod,
+        Level::Workload,
+        Level::Namespace,
+        Level::Identity,
+        Level::Ip,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Pod => "pod",
+            Level::Workload => "workload",
+            Level::Namespace => "namespace",
+            Level::Identity => "identity",
+            Level::Ip => "ip",
+        }
+    }
+
+    /// The next level in `ALL`, wrapping around (`hubl top`'s `g`).
+    pub fn next(self) -> Level {
+        let at = Level::ALL.iter().position(|&l| l == self).unwrap_or(0);
+        Level::ALL[(at + 1) % Level::ALL.len()]
+    }
+
+    fn parse(text: &str) -> Option<Level> {
+        Level::ALL.into_iter().find(|level| level.name() == text)
+    }
+}
+
+/// One part of a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Field {
+    Source(Level),
+    Destination(Level),
+    /// The destination port (TCP, UDP, SCTP).
+    Port,
+    /// The L4 protocol: TCP, UDP, ICMPv4, ...
+    Protocol,
+    Verdict,
+    /// Drop reason text of dropped flows, as compact output prints it.
+    DropReason,
+    /// Traffic direction: INGRESS, EGRESS.
+    Direction,
+    /// The node that observed the flow.
+    Node,
+    /// HTTP method and status class, DNS query types and rcode.
+    L7,
+}
+
+impl Field {
+    /// The name used in `--aggregate-by` and as the JSON key.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Source(_) => "source",
+            Field::Destination(_) => "destination",
+            Field::Port => "port",
+            Field::Protocol => "protocol",
+            Field::Verdict => "verdict",
+            Field::DropReason => "drop_reason",
+            Field::Direction => "direction",
+            Field::Node => "node",
+            Field::L7 => "l7",
+        }
+    }
+
+    /// The column heading of table output.
+    pub fn heading(self) -> &'static str {
+        match self {
+            Field::Source(_) => "SOURCE",
+            Field::Destination(_) => "DESTINATION",
+            Field::Port => "PORT",
+            Field::Protocol => "PROTOCOL",
+            Field::Verdict => "VERDICT",
+            Field::DropReason => "DROP REASON",
+            Field::Direction => "DIRECTION",
+            Field::Node => "NODE",
+            Field::L7 => "L7",
+        }
+    }
+
+    /// Whether this part needs what a headline-only reading of a capture
+    /// leaves out (workloads, HTTP and DNS record contents).
+    fn needs_whole_flows(self) -> bool {
+        matches!(
+            self,
+            Field::Source(Level::Workload) | Field::Destination(Level::Workload) | Field::L7
+        )
+    }
+}
+
+/// A `--aggregate-by` value that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error(
+        "invalid --aggregate-by key {0:?}: expected source[:LEVEL], destination[:LEVEL], port, protocol, verdict, drop-reason, direction, node or l7, with LEVEL one of pod, workload, namespace, identity, ip"
+    )]
+    Unknown(String),
+    #[error("--aggregate-by names {0:?} twice")]
+    Repeated(String),
+    #[error("--aggregate-by needs at least one key")]
+    Empty,
+}
+
+/// The parts of a grouping key, in the order given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    fields: Vec<Field>,
+    /// Name hosts as `--ip-translation` does (off with `--numeric`).
+    ip_translation: bool,
+}
+
+impl Key {
+    pub fn new(fields: Vec<Field>) -> Result<Self, KeyError> {
+        if fields.is_empty() {
+            return Err(KeyError::Empty);
+        }
+        for (index, field) in fields.iter().enumerate() {
+            if fields[..index].iter().any(|f| f.name() == field.name()) {
+                return Err(KeyError::Repeated(field.name().replace('_', "-")));
+            }
+        }
+        Ok(Self {
+            fields,
+            ip_translation: true,
+        })
+    }
+
+    /// Parses `source:workload,destination,port`; a side without a level
+    /// is named at `Pod` level.
+    pub fn parse(values: &[String]) -> Result<Self, KeyError> {
+        let mut fields = Vec::new();
+        for value in values.iter().flat_map(|v| v.split(',')) {
+            let value = value.trim();
+            let unknown = || KeyError::Unknown(value.to_owned());
+            let (name, level) = match value.split_once(':') {
+                Some((name, level)) => (name, Some(Level::parse(level).ok_or_else(unknown)?)),
+                None => (value, None),
+            };
+            let field = match (name, level) {
+                ("source", level) => Field::Source(level.unwrap_or(Level::Pod)),
+                ("destination", level) => Field::Destination(level.unwrap_or(Level::Pod)),
+                ("port", None) => Field::Port,
+                ("protocol", None) => Field::Protocol,
+                ("verdict", None) => Field::Verdict,
+                ("drop-reason" | "drop_reason", None) => Field::DropReason,
+                ("direction", None) => Field::Direction,
+                ("node", None) => Field::Node,
+                ("l7", None) => Field::L7,
+                _ => return Err(unknown()),
+            };
+            fields.push(field);
+        }
+        Self::new(fields)
+    }
+
+    /// Names hosts by address only, as `--numeric` or
+    /// `--ip-translation=false` ask.
+    pub fn with_ip_translation(mut self, on: bool) -> Self {
+        self.ip_translation = on;
+        self
+    }
+
+    pub fn fields(&self) -> &[Field] {
+        &self.fields
+    }
+
+    /// The same key with both sides named at `level`.
+    pub fn at_level(&self, level: Level) -> Self {
+        let fields = self
+            .fields
+            .iter()
+            .map(|field| match field {
+                Field::Source(_) => Field::Source(level),
+                Field::Destination(_) => Field::Destination(level),
+                other => *other,
+            })
+            .collect();
+        Self {
+            fields,
+            ip_translation: self.ip_translation,
+        }
+    }
+
+    /// The level of the first side in the key, if any.
+    pub fn level(&self) -> Option<Level> {
+        self.fields.iter().find_map(|field| match field {
+            Field::Source(level) | Field::Destination(level) => Some(*level),
+            _ => None,
+        })
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.fields.iter().any(|field| field.name() == name)
+    }
+
+    /// Whether flows must be read in full for this key.
+    pub fn needs_whole_flows(&self) -> bool {
+        self.fields.iter().any(|field| field.needs_whole_flows())
+    }
+
+    /// The field-mask paths a server must send for this key beyond those
+    /// the compact format needs.
+    pub fn extra_mask_paths(&self) -> &'static [&'static str] {
+        let workload = self.fields.iter().any(|f| {
+            matches!(
+                f,
+                Field::Source(Level::Workload) | Field::Destination(Level::Workload)
+            )
+        });
+        match workload {
+            true => &["source.workloads", "destination.workloads"],
+            false => &[],
+        }
+    }
+
+    /// Encodes the key of `flow` into `out` (cleared first): each part's
+    /// text after its length, so that parts cannot run into each other.
+    /// `name` is scratch space. Nothing is allocated once the buffers have
+    /// grown to the longest key.
+    pub fn encode(&self, flow: &Flow, out: &mut Vec<u8>, name: &mut String) {
+        out.clear();
+        let reply = flow.is_reply.as_ref().is_some_and(|reply| reply.value);
+        for field in &self.fields {
+            name.clear();
+            self.write_part(name, flow, *field, reply);
+            out.extend_from_slice(&(name.len() as u32).to_le_bytes());
+            out.extend_from_slice(name.as_bytes());
+        }
+    }
+
+    fn write_part(&self, out: &mut String, flow: &Flow, field: Field, reply: bool) {
+        let (source, destination) = match reply {
+            true => (Side::Destination, Side::Source),
+            false => (Side::Source, Side::Destination),
+        };
+        match field {
+            Field::Source(level) => self.write_endpoint(out, flow, source, level),
+            Field::Destination(level) => self.write_endpoint(out, flow, destination, level),
+            Field::Port => {
+                if let Some(port) = port(flow, destination).filter(|&port| port != 0) {
+                    out.push_str(itoa::Buffer::new().format(port));
+                }
+            }
+            Field::Protocol => out.push_str(protocol(flow)),
+            Field::Verdict => match Verdict::try_from(flow.verdict) {
+                Ok(verdict) => out.push_str(verdict.as_str_name()),
+                Err(_) => out.push_str(itoa::Buffer::new().format(flow.verdict)),
+            },
+            Field::DropReason => write_drop_reason(out, flow),
+            Field::Direction => {
+                if let Ok(direction) = TrafficDirection::try_from(flow.traffic_direction) {
+                    out.push_str(direction.as_str_name());
+                }
+            }
+            Field::Node => out.push_str(&flow.node_name),
+            Field::L7 => write_l7(out, flow),
+        }
+    }
+
+    fn write_endpoint(&self, out: &mut String, flow: &Flow, side: Side, level: Level) {
+        let endpoint = match side {
+            Side::Source => flow.source.as_ref(),
+            Side::Destination => flow.destination.as_ref(),
+        };
+        let identity = endpoint.map_or(0, |e| e.identity);
+        match level {
+            Level::Pod => {
+                printer::write_host_name(out, flow, side, self.ip_translation);
+            }
+            Level::Ip => {
+                printer::write_host_name(out, flow, side, false);
+            }
+            Level::Identity => write_identity(out, identity),
+            Level::Workload => {
+                if self.ip_translation
+                    && let Some(endpoint) = endpoint
+                    && let Some(workload) = endpoint.workloads.first()
+                    && !workload.name.is_empty()
+                {
+                    printer::write_path_join(out, &endpoint.namespace, &workload.name);
+                    return;
+                }
+                self.write_outside(out, flow, side, identity, Level::Pod);
+            }
+            Level::Namespace => {
+                if self.ip_translation {
+                    let namespace = endpoint.map_or("", |e: &Endpoint| &e.namespace);
+                    let service = match side {
+                        Side::Source => flow.source_service.as_ref(),
+                        Side::Destination => flow.destination_service.as_ref(),
+                    };
+                    let namespace = match namespace.is_empty() {
+                        true => service.map_or("", |s| &s.namespace),
+                        false => namespace,
+                    };
+                    if !namespace.is_empty() {
+                        out.push_str(namespace);
+                        return;
+                    }
+                }
+                self.write_outside(out, flow, side, identity, Level::Namespace);
+            }
+        }
+    }
+
+    /// Names an endpoint that has no workload (or namespace): as compact
+    /// output does, except that a bare address with a reserved identity
+    /// (world, host, remote-node, ...) takes the identity's name.
+    fn write_outside(&self, out: &mut String, flow: &Flow, side: Side, identity: u32, at: Level) {
+        let start = out.len();
+        let names = match side {
+            Side::Source => &flow.source_names,
+            Side::Destination => &flow.destination_names,
+        };
+        if at == Level::Namespace && self.ip_translation && !names.is_empty() {
+            for (index, name) in names.iter().enumerate() {
+                if index > 0 {
+                    out.push(',');
+                }
+                out.push_str(name);
+            }
+            return;
+        }
+        let written = printer::write_host_name(out, flow, side, self.ip_translation);
+        if self.ip_translation
+            && written == HostName::Address
+            && identity != 0
+            && let Some(reserved) = printer::reserved_identity(identity)
+        {
+            out.truncate(start);
+            out.push_str(reserved);
+        }
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, field) in self.fields.iter().enumerate() {
+            if index > 0 {
+                f.write_char(',')?;
+            }
+            f.write_str(&field.name().replace('_', "-"))?;
+            if let Field::Source(level) | Field::Destination(level) = field {
+                write!(f, ":{}", level.name())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The parts of an encoded key, in order.
+pub fn parts(encoded: &[u8]) -> impl Iterator<Item = &str> {
+    let mut rest = encoded;
+    std::iter::from_fn(move || {
+        let (length, tail) = rest.split_first_chunk::<4>()?;
+        let length = u32::from_le_bytes(*length) as usize;
+        let (text, tail) = tail.split_at(length.min(tail.len()));
+        rest = tail;
+        // The parts were written from `str`s, so they are UTF-8.
+        Some(std::str::from_utf8(text).unwrap_or_default())
+    })
+}
+
+/// The identity as compact output writes it, without the parentheses.
+fn write_identity(out: &mut String, identity: u32) {
+    match printer::reserved_identity(identity) {
+        Some(name) => out.push_str(name),
+        None => {
+            out.push_str("ID:");
+            out.push_str(itoa::Buffer::new().format(identity));
+        }
+    }
+}
+
+fn port(flow: &Flow, side: Side) -> Option<u32> {
+    let ports = match flow.l4.as_ref()?.protocol.as_ref()? {
+        layer4::Protocol::Tcp(tcp) => (tcp.source_port, tcp.destination_port),
+        layer4::Protocol::Udp(udp) => (udp.source_port, udp.destination_port),
+        layer4::Protocol::Sctp(sctp) => (sctp.source_port, sctp.destination_port),
+        _ => return None,
+    };
+    Some(match side {
+        Side::Source => ports.0,
+        Side::Destination => ports.1,
+    })
+}
+
+/// The L4 protocol as Hubble's JSON names it.
+fn protocol(flow: &Flow) -> &'static str {
+    match flow.l4.as_ref().and_then(|l4| l4.protocol.as_ref()) {
+        Some(layer4::Protocol::Tcp(_)) => "TCP",
+        Some(layer4::Protocol::Udp(_)) => "UDP",
+        Some(layer4::Protocol::IcmPv4(_)) => "ICMPv4",
+        Some(layer4::Protocol::IcmPv6(_)) => "ICMPv6",
+        Some(layer4::Protocol::Sctp(_)) => "SCTP",
+        Some(layer4::Protocol::Vrrp(_)) => "VRRP",
+        Some(layer4::Protocol::Igmp(_)) => "IGMP",
+        None => "",
+    }
+}
+
+/// Cilium's monitor message type of drop events.
+const MESSAGE_TYPE_DROP: i32 = 1;
+
+/// The drop reason of a dropped flow, as compact output prints it for drop
+/// events; other dropped flows give the reason's enum name.
+fn write_drop_reason(out: &mut String, flow: &Flow) {
+    if !matches!(Verdict::try_from(flow.verdict), Ok(Verdict::Dropped)) {
+        return;
+    }
+    if let Some(code) = drop_code(flow) {
+        printer::write_drop_reason(out, code);
+    }
+}
+
+/// The datapath's drop reason code of a drop event.
+pub fn drop_code(flow: &Flow) -> Option<u8> {
+    let event = flow.event_type.as_ref()?;
+    if event.r#type == MESSAGE_TYPE_DROP {
+        // Sub-types are uint8 in the datapath; Hubble truncates them too.
+        return Some(event.sub_type as u8);
+    }
+    let code = flow.drop_reason_desc;
+    (code != 0).then_some(code as u8)
+}
+
+/// `http GET 2xx`, `dns A NXDOMAIN`, `kafka`; empty without L7.
+fn write_l7(out: &mut String, flow: &Flow) {
+    let Some(l7) = &flow.l7 else { return };
+    let response = l7.r#type == L7FlowType::Response as i32;
+    #[allow(deprecated)]
+    match &l7.record {
+        Some(layer7::Record::Http(http)) => {
+            out.push_str("http");
+            if !http.method.is_empty() {
+                out.push(' ');
+                out.push_str(&http.method);
+            }
+            if response && http.code > 0 {
+                let _ = write!(out, " {}xx", http.code / 100);
+            }
+        }
+        Some(layer7::Record::Dns(dns)) => {
+            out.push_str("dns");
+            for (index, qtype) in dns.qtypes.iter().enumerate() {
+                out.push(if index == 0 { ' ' } else { ',' });
+                out.push_str(qtype);
+            }
+            if response {
+                out.push(' ');
+                match dns_rcode(dns.rcode) {
+                    Some(name) => out.push_str(name),
+                    None => {
+                        let _ = write!(out, "RCODE{}", dns.rcode);
+                    }
+                }
+            }
+        }
+        Some(layer7::Record::Kafka(_)) => out.push_str("kafka"),
+        None => out.push_str("l7"),
+    }
+}
+
+/// DNS response codes by their RFC 1035/6895 mnemonics.
+fn dns_rcode(code: u32) -> Option<&'static str> {
+    Some(match code {
+        0 => "NOERROR",
+        1 => "FORMERR",
+        2 => "SERVFAIL",
+        3 => "NXDOMAIN",
+        4 => "NOTIMP",
+        5 => "REFUSED",
+        6 => "YXDOMAIN",
+        7 => "YXRRSET",
+        8 => "NXRRSET",
+        9 => "NOTAUTH",
+        10 => "NOTZONE",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(text: &str) -> Result<Key, KeyError> {
+        Key::parse(&[text.to_owned()])
+    }
+
+    #[test]
+    fn parses_keys_with_levels() {
+        let parsed = key("source:workload,destination,port,drop-reason").unwrap();
+        assert_eq!(
+            parsed.fields(),
+            [
+                Field::Source(Level::Workload),
+                Field::Destination(Level::Pod),
+                Field::Port,
+                Field::DropReason
+            ]
+        );
+        assert_eq!(
+            parsed.to_string(),
+            "source:workload,destination:pod,port,drop-reason"
+        );
+        assert!(parsed.needs_whole_flows());
+        assert!(!key("source,destination").unwrap().needs_whole_flows());
+    }
+
+    #[test]
+    fn refuses_bad_keys() {
+        assert!(matches!(key("sauce"), Err(KeyError::Unknown(_))));
+        assert!(matches!(key("source:cluster"), Err(KeyError::Unknown(_))));
+        assert!(matches!(key("port:pod"), Err(KeyError::Unknown(_))));
+        assert_eq!(key("port,port"), Err(KeyError::Repeated("port".to_owned())));
+        assert_eq!(Key::parse(&[]), Err(KeyError::Empty));
+    }
+
+    #[test]
+    fn levels_cycle() {
+        let mut level = Level::Pod;
+        for _ in 0..Level::ALL.len() {
+            level = level.next();
+        }
+        assert_eq!(level, Level::Pod);
+    }
+
+    #[test]
+    fn encoded_parts_decode() {
+        let mut out = Vec::new();
+        let flow = Flow {
+            node_name: "kind-worker".into(),
+            verdict: Verdict::Dropped as i32,
+            ..Flow::default()
+        };
+        key("node,verdict,port")
+            .unwrap()
+            .encode(&flow, &mut out, &mut String::new());
+        assert_eq!(
+            parts(&out).collect::<Vec<_>>(),
+            ["kind-worker", "DROPPED", ""]
+        );
+    }
+}
