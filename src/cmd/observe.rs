@@ -3,6 +3,7 @@
 use std::{
     env,
     io::{self, BufWriter, IsTerminal, Write},
+    sync::Arc,
     task::Poll,
 };
 
@@ -10,19 +11,19 @@ use anyhow::{Context, bail};
 use clap::ValueEnum;
 use tokio_stream::StreamExt;
 
-use super::{Outcome, Settings};
+use super::{Outcome, Settings, events::unwrap_unknown};
 use crate::{
     cli::{ColorChoice, FormattingArgs, ObserveArgs, ObserveCommand, Output, TimeFormatName},
     filter,
     printer::{self, Format, PrintOptions, Printer, TimeFormat},
     serve::Demo,
-    source::{self, FileSource, ResponseStream},
+    source::{self, FileSource, Flows, Follow, Printed, ResponseStream},
 };
 
 /// Large enough that a busy stream is written in few syscalls.
 const OUTPUT_BUFFER: usize = 128 * 1024;
 
-pub async fn run(command: &ObserveCommand, settings: &Settings) -> anyhow::Result<Outcome> {
+pub async fn run(command: &ObserveCommand, settings: &Arc<Settings>) -> anyhow::Result<Outcome> {
     let args = command.flow_args();
     if args.formatting.output == Output::Table && args.selectors.follow {
         bail!("table output format is not compatible with follow mode");
@@ -64,7 +65,7 @@ pub async fn run(command: &ObserveCommand, settings: &Settings) -> anyhow::Resul
         true => Some(Demo::start().await?),
         false => None,
     };
-    let stream = open(args, request, settings, demo.as_ref()).await?;
+    let (stream, printed) = open(args, request, settings, demo.as_ref()).await?;
     let stdout = io::stdout().lock();
     // `--silent-errors` silences node status events too, as in Hubble.
     let stderr: Box<dyn Write> = if args.other.silent_errors {
@@ -77,38 +78,54 @@ pub async fn run(command: &ObserveCommand, settings: &Settings) -> anyhow::Resul
         BufWriter::with_capacity(OUTPUT_BUFFER, stdout),
         stderr,
     );
-    print_stream(stream, printer, args.other.silent_errors).await
+    print_stream(stream, printer, printed, args.other.silent_errors).await
 }
 
 async fn open(
     args: &ObserveArgs,
     request: crate::proto::observer::GetFlowsRequest,
-    settings: &Settings,
+    settings: &Arc<Settings>,
     demo: Option<&Demo>,
-) -> anyhow::Result<ResponseStream> {
+) -> anyhow::Result<(ResponseStream, Printed<Flows>)> {
     if let Some(path) = &args.other.input_file {
         let mut source = FileSource::new(path.clone());
         if !matches!(args.formatting.output, Output::Json | Output::Jsonpb) {
             source = source.headline_only();
         }
-        return source
+        let stream = source
             .get_flows(&request)
-            .with_context(|| format!("cannot read flows from {path}"));
+            .with_context(|| format!("cannot read flows from {path}"))?;
+        return Ok((stream, Printed::release()));
     }
     let connection = match demo {
         Some(demo) => settings.connect_to(&demo.server()).await?,
         None => settings.connect().await?,
     };
     settings.log_request("Sending GetFlows request", &request);
-    Ok(connection.get_flows(request).await?)
+    if !(args.selectors.follow && settings.reconnect(args.selectors.reconnect)?) {
+        let stream = connection
+            .get_flows(request)
+            .await
+            .map_err(unwrap_unknown)?;
+        return Ok((stream, Printed::release()));
+    }
+    let stream = connection
+        .get_flows(request.clone())
+        .await
+        .map_err(unwrap_unknown)?;
+    let dial = settings.dialer(demo.map(Demo::server));
+    let follow = Follow::<Flows>::new(request, &connection, stream, dial, settings.backoff());
+    let printed = follow.printed();
+    Ok((follow.into_stream(), printed))
 }
 
-/// Prints responses as they come. Output is buffered, and flushed whenever
-/// the source has nothing ready, so a slow stream still shows each flow at
-/// once while a fast one costs few writes.
+/// Prints responses as they come, handing each back to `printed`. Output is
+/// buffered, and flushed whenever the source has nothing ready, so a slow
+/// stream still shows each flow at once while a fast one costs few writes.
 async fn print_stream<W: Write, E: Write>(
     mut stream: ResponseStream,
     mut printer: Printer<W, E>,
+    printed: Printed<Flows>,
     silent_errors: bool,
 ) -> anyhow::Result<Outcome> {
     let mut interrupt = std::pin::pin!(tokio::signal::ctrl_c());
@@ -134,7 +151,13 @@ async fn print_stream<W: Write, E: Write>(
             None => break,
             Some(Ok(response)) => {
                 printer.write_response(&response)?;
-                source::recycle(response);
+                printed.give(response);
+            }
+            Some(Err(error)) if error.is_notice() => {
+                if !silent_errors {
+                    printer.flush()?;
+                    eprintln!("{error}");
+                }
             }
             Some(Err(error)) if error.is_recoverable() => {
                 if !silent_errors {
@@ -144,7 +167,7 @@ async fn print_stream<W: Write, E: Write>(
             }
             Some(Err(error)) => {
                 printer.finish()?;
-                return Err(error.into());
+                return Err(unwrap_unknown(error));
             }
         }
     }

@@ -299,6 +299,20 @@ impl Explainer {
         if status.code() == tonic::Code::Unauthenticated {
             return SourceError::Unauthenticated(status);
         }
+        // A connection lost mid-stream is Unknown to tonic, with the
+        // transport error attached; grpc-go, and so Hubble, says
+        // "code = Unavailable desc = error reading from server: EOF".
+        if status.code() == tonic::Code::Unknown
+            && let Some(cause) = StdError::source(&status)
+        {
+            let mut root = cause;
+            while let Some(next) = root.source() {
+                root = next;
+            }
+            return SourceError::Status(tonic::Status::unavailable(format!(
+                "error reading from server: {root}"
+            )));
+        }
         SourceError::Status(status)
     }
 

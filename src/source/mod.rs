@@ -3,11 +3,13 @@
 //! cannot tell them apart.
 
 mod file;
+mod follow;
 mod grpc;
 mod jsonpb;
 mod scan;
 
 pub use file::{FileSource, decode_line};
+pub use follow::{AgentEvents, Backoff, DebugEvents, Dial, Feed, Flows, Follow, Printed};
 pub use grpc::{ConnectOptions, Connection, EventStream, OBSERVER_SERVICE, TlsOptions, connect};
 pub use jsonpb::{decode as decode_line_lean, decode_whole as decode_line_whole, recycle};
 
@@ -79,9 +81,30 @@ pub enum SourceError {
     )]
     Unauthenticated(tonic::Status),
 
-    /// The server ended the stream with an error.
+    /// The server ended the stream with an error. The status is not
+    /// given as the source: its message is all of it that Hubble shows.
     #[error("{}", grpc_message(.0))]
-    Status(#[from] tonic::Status),
+    Status(tonic::Status),
+
+    /// Not an error but a notice, yielded in the stream so that it shows
+    /// between the responses it came between: a followed stream was lost
+    /// and is being resumed.
+    #[error("connection to {address} lost ({cause}); reconnecting")]
+    Reconnecting { address: String, cause: String },
+
+    /// Not an error but a notice: a lost stream is back, resumed at the
+    /// time of the last response printed.
+    #[error("reconnected after {:.1} s; resumed at {resumed_at}", after.as_secs_f64())]
+    Reconnected {
+        after: std::time::Duration,
+        resumed_at: String,
+    },
+}
+
+impl From<tonic::Status> for SourceError {
+    fn from(status: tonic::Status) -> Self {
+        SourceError::Status(status)
+    }
 }
 
 impl SourceError {
@@ -90,6 +113,14 @@ impl SourceError {
         matches!(
             self,
             SourceError::Malformed { .. } | SourceError::UnknownField { .. }
+        )
+    }
+
+    /// Whether this is a notice about the connection rather than an error.
+    pub fn is_notice(&self) -> bool {
+        matches!(
+            self,
+            SourceError::Reconnecting { .. } | SourceError::Reconnected { .. }
         )
     }
 }
