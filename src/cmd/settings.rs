@@ -148,7 +148,9 @@ impl Settings {
                     // Whatever else stops a dial (a port-forward whose pod
                     // is being replaced) is worth another try.
                     Err(other) => SourceError::Connect {
-                        address: address.unwrap_or_default(),
+                        address: address.unwrap_or_else(|| {
+                            settings.layers.string("server").unwrap_or_default()
+                        }),
                         reason: format!("{other:#}"),
                     },
                 })

@@ -476,7 +476,10 @@ impl<F: Feed> Follow<F> {
         let reopened = outage.reopened?;
         Some(SourceError::Reconnected {
             after: reopened.duration_since(outage.started),
-            resumed_at: self.resumed_at.map_or_else(String::new, format_time),
+            resumed: match self.resumed_at {
+                Some(time) => format!("resumed at {}", format_time(time)),
+                None => "nothing was printed before, so the request was sent again".to_owned(),
+            },
         })
     }
 

@@ -93,11 +93,11 @@ pub enum SourceError {
     Reconnecting { address: String, cause: String },
 
     /// Not an error but a notice: a lost stream is back, resumed at the
-    /// time of the last response printed.
-    #[error("reconnected after {:.1} s; resumed at {resumed_at}", after.as_secs_f64())]
+    /// time of the last response printed (`resumed`: "resumed at TIME").
+    #[error("reconnected after {:.1} s; {resumed}", after.as_secs_f64())]
     Reconnected {
         after: std::time::Duration,
-        resumed_at: String,
+        resumed: String,
     },
 }
 
