@@ -18,8 +18,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use buffered_relay::{Behaviour, BufferedRelay, Listen, Timeline, agent_event};
-use hubl::proto::observer::{GetAgentEventsResponse, GetFlowsResponse};
+use buffered_relay::{Behaviour, BufferedRelay, Listen, Timeline, agent_event, debug_event};
+use hubl::proto::observer::{GetAgentEventsResponse, GetDebugEventsResponse, GetFlowsResponse};
 use pki::{Pki, SERVER_NAME};
 
 /// Short waits between attempts, for the tests that cut streams often.
@@ -391,6 +391,43 @@ fn agent_events_are_followed_through_cuts() {
         count(&stderr, "; reconnecting\n") >= 200 / 3 - 1,
         "{stderr}"
     );
+}
+
+#[test]
+fn debug_events_are_followed_and_silent_errors_hides_the_notices() {
+    let timeline = Timeline::new(120, 0, Duration::ZERO, Duration::from_millis(1));
+    let relay = BufferedRelay::start(
+        Arc::clone(&timeline),
+        any_port(),
+        Behaviour {
+            cut_every: Some(10),
+            ..Behaviour::default()
+        },
+    );
+    let mut hubl = Hubl::spawn(
+        &[
+            "observe",
+            "debug-events",
+            "--server",
+            &relay.server(),
+            "--follow",
+            "--all",
+            "-o",
+            "json",
+            "--silent-errors",
+        ],
+        &[QUICK_BACKOFF],
+    );
+    hubl.wait_for(120);
+    let (lines, stderr) = hubl.stop();
+
+    let printed: Vec<GetDebugEventsResponse> = lines
+        .iter()
+        .map(|line| serde_json::from_str(line).expect("a debug event"))
+        .collect();
+    let expected: Vec<GetDebugEventsResponse> = timeline.flows().iter().map(debug_event).collect();
+    assert!(printed == expected, "{} printed", printed.len());
+    assert_eq!(stderr, "");
 }
 
 #[test]

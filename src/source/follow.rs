@@ -360,7 +360,10 @@ impl<F: Feed> Follow<F> {
     /// `SourceError::Reconnected`) where the connection was lost and where
     /// it is back.
     pub fn into_stream(self) -> EventStream<F::Response> {
-        Box::pin(futures_util::stream::unfold(self, |mut follow| async {
+        // Boxed, so that each response moves a pointer in and out of the
+        // future that reads it, not the whole state.
+        let follow = Box::new(self);
+        Box::pin(futures_util::stream::unfold(follow, |mut follow| async {
             let item = follow.next().await?;
             Some((item, follow))
         }))

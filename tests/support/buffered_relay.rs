@@ -3,7 +3,8 @@
 //! the flows while the relay is down; here a `Timeline` plays the agents: a
 //! fixed list of flows with pre-computed times, observed one by one on a
 //! schedule that keeps running while the relay is killed, restarted or
-//! cutting streams. GetFlows and GetAgentEvents answer as the real servers
+//! cutting streams. GetFlows, GetAgentEvents and GetDebugEvents answer as
+//! the real servers
 //! do: `since` (inclusive), `number`, `follow`.
 
 use std::{
@@ -16,7 +17,7 @@ use std::{
 
 use hubl::proto::{
     Timestamp,
-    flow::{AgentEvent, AgentEventType, Flow, Verdict},
+    flow::{AgentEvent, AgentEventType, DebugEvent, DebugEventType, Flow, Verdict},
     observer::{
         GetAgentEventsRequest, GetAgentEventsResponse, GetDebugEventsRequest,
         GetDebugEventsResponse, GetFlowsRequest, GetFlowsResponse, GetNamespacesRequest,
@@ -139,6 +140,24 @@ pub fn agent_event(flow: &GetFlowsResponse) -> GetAgentEventsResponse {
         agent_event: Some(AgentEvent {
             r#type: AgentEventType::EndpointRegenerateSuccess as i32,
             notification: None,
+        }),
+        node_name: flow.node_name.clone(),
+        time: flow.time,
+    }
+}
+
+/// A debug event made of a flow: the same node and time, and its summary.
+pub fn debug_event(flow: &GetFlowsResponse) -> GetDebugEventsResponse {
+    #[allow(deprecated, reason = "Summary is deprecated in the API")]
+    let message = match &flow.response_types {
+        Some(ResponseTypes::Flow(flow)) => flow.summary.clone(),
+        _ => String::new(),
+    };
+    GetDebugEventsResponse {
+        debug_event: Some(DebugEvent {
+            r#type: DebugEventType::DbgGeneric as i32,
+            message,
+            ..DebugEvent::default()
         }),
         node_name: flow.node_name.clone(),
         time: flow.time,
@@ -423,9 +442,15 @@ impl Observer for BufferedObserver {
 
     async fn get_debug_events(
         &self,
-        _: Request<GetDebugEventsRequest>,
+        request: Request<GetDebugEventsRequest>,
     ) -> Result<Response<Self::GetDebugEventsStream>, Status> {
-        Err(Status::unimplemented("not in the buffered relay"))
+        let request = request.into_inner();
+        Ok(Response::new(self.stream(
+            request.since,
+            request.number,
+            request.follow,
+            debug_event,
+        )))
     }
 
     async fn get_nodes(
