@@ -309,6 +309,21 @@ impl Explainer {
             while let Some(next) = root.source() {
                 root = next;
             }
+            // Go names a connection closed under it by the error it reads.
+            let io = root
+                .downcast_ref::<io::Error>()
+                .or_else(|| root.downcast_ref::<h2::Error>().and_then(h2::Error::get_io));
+            let closed = io.is_some_and(|error| {
+                matches!(
+                    error.kind(),
+                    io::ErrorKind::BrokenPipe | io::ErrorKind::UnexpectedEof
+                )
+            });
+            let root = if closed {
+                "EOF".to_owned()
+            } else {
+                root.to_string()
+            };
             return SourceError::Status(tonic::Status::unavailable(format!(
                 "error reading from server: {root}"
             )));
@@ -813,6 +828,38 @@ mod tests {
         assert_eq!(host_of("relay.example:4245"), "relay.example");
         assert_eq!(host_of("[::1]:4245"), "::1");
         assert_eq!(host_of("localhost"), "localhost");
+    }
+
+    #[test]
+    fn a_connection_lost_mid_stream_is_unavailable_as_in_go() {
+        let explainer = Explainer {
+            address: "relay:4245".into(),
+            target: "relay:4245".into(),
+            tls: None,
+        };
+        let explain = |error: io::Error| {
+            let status = tonic::Status::from_error(Box::new(error));
+            assert_eq!(status.code(), tonic::Code::Unknown);
+            explainer.explain_status(status).to_string()
+        };
+        assert_eq!(
+            explain(io::Error::new(io::ErrorKind::BrokenPipe, "stream closed")),
+            "rpc error: code = Unavailable desc = error reading from server: EOF"
+        );
+        assert_eq!(
+            explain(io::Error::new(
+                io::ErrorKind::ConnectionReset,
+                "connection reset by peer"
+            )),
+            "rpc error: code = Unavailable desc = error reading from server: connection reset by peer"
+        );
+        // What the server says stays as it says it.
+        assert_eq!(
+            explainer
+                .explain_status(tonic::Status::unknown("no flows for you"))
+                .to_string(),
+            "rpc error: code = Unknown desc = no flows for you"
+        );
     }
 
     #[test]
