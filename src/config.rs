@@ -286,6 +286,22 @@ impl Layers {
             .ok_or_else(|| invalid(key, &value, origin, "a duration such as 5s or 1m30s"))
     }
 
+    /// Reads `key` as a port number.
+    pub fn port(&self, name: &'static str) -> Result<u16, ConfigError> {
+        let (key, value, origin) = self.lookup(name);
+        as_port(&value).ok_or_else(|| invalid(key, &value, origin, "a port number from 0 to 65535"))
+    }
+
+    /// Whether `key` was given on the command line.
+    pub fn is_flag(&self, name: &'static str) -> bool {
+        matches!(self.lookup(name).2, Origin::Flag)
+    }
+
+    /// Whether `key` has its default: set by no flag, variable or file.
+    pub fn is_default(&self, name: &'static str) -> bool {
+        matches!(self.lookup(name).2, Origin::Default)
+    }
+
     /// Reads `key` as a list of strings.
     pub fn list(&self, name: &'static str) -> Result<Vec<String>, ConfigError> {
         let (key, value, origin) = self.lookup(name);
@@ -357,6 +373,14 @@ fn as_duration(value: &Value) -> Option<Duration> {
         Value::String(s) => s.parse::<u64>().ok().map(Duration::from_nanos),
         Value::Number(n) => n.as_u64().map(Duration::from_nanos),
         Value::Null => Some(Duration::ZERO),
+        _ => None,
+    }
+}
+
+fn as_port(value: &Value) -> Option<u16> {
+    match value {
+        Value::Number(n) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
+        Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
 }

@@ -11,6 +11,7 @@ pub mod cmd;
 pub mod config;
 pub mod duration;
 pub mod filter;
+pub mod metrics;
 pub mod printer;
 pub mod proto;
 pub mod serve;

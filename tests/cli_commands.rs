@@ -819,6 +819,98 @@ fn unreachable_server_keeps_the_port_forward_hint() {
 }
 
 #[test]
+fn plain_text_to_a_tls_server_says_to_add_tls() {
+    let setup = tls_setup(false, None);
+    let server = setup.relay.server();
+    for command in [
+        &["status", "--server", &server][..],
+        &["observe", "--server", &server, "--last", "1"],
+        &["list", "nodes", "--server", &server],
+    ] {
+        let error = failed(&setup.home.hubl(command, &[]));
+        assert!(
+            error.starts_with(&format!(
+                "Error: failed to connect to '{server}': the server answered with TLS: add --tls"
+            )) || error.contains(&format!(
+                "failed to connect to '{server}': the server answered with TLS: add --tls"
+            )),
+            "{command:?}: {error}"
+        );
+        assert!(error.contains("--tls-server-name"), "{error}");
+    }
+}
+
+#[test]
+fn tls_to_a_plain_text_server_says_it_does_not_speak_tls() {
+    let home = Home::new();
+    let relay = CliRelay::start(status_fixture());
+    let output = home.hubl(&["status", "--tls", "--server", &relay.server()], &[]);
+    let error = failed(&output);
+    assert!(
+        error.contains(&format!("TLS connection to '{}' failed", relay.server()))
+            && error.contains("the server does not speak TLS"),
+        "{error}"
+    );
+}
+
+/// A loopback server that answers each connection with `reply`, once the
+/// client has sent what it sends first, and hangs up, as a TLS server does
+/// to plain text, or a web server does to HTTP/2.
+fn hanging_up_server(reply: &'static [u8]) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let address = listener.local_addr().expect("an address").to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let _ = stream.set_read_timeout(Some(std::time::Duration::from_millis(200)));
+            let mut buffer = [0u8; 4096];
+            while matches!(stream.read(&mut buffer), Ok(n) if n > 0) {}
+            let _ = stream.write_all(reply);
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    });
+    address
+}
+
+#[test]
+fn a_server_that_hangs_up_without_a_word_is_an_error_not_an_empty_success() {
+    let home = Home::new();
+    let server = hanging_up_server(b"");
+    for command in [
+        &["status", "--server", &server][..],
+        &["observe", "--server", &server, "--last", "5"],
+        &["observe", "--server", &server, "--follow"],
+        &["list", "namespaces", "--server", &server],
+    ] {
+        let output = home.hubl(command, &[]);
+        assert!(output.stdout.is_empty(), "{command:?}: {}", stdout(&output));
+        let error = failed(&output);
+        assert!(
+            error.contains(&format!(
+                "failed to connect to '{server}': the server closed the connection without answering"
+            )) && error.contains("add --tls"),
+            "{command:?}: {error}"
+        );
+    }
+}
+
+#[test]
+fn an_http1_server_is_named_as_such() {
+    let home = Home::new();
+    let server = hanging_up_server(
+        b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n",
+    );
+    let error = failed(&home.hubl(&["observe", "--server", &server], &[]));
+    assert!(
+        error.contains(&format!(
+            "failed to connect to '{server}': the server answered in HTTP/1 (\"HTTP/1.0 400 Bad Request\")"
+        )),
+        "{error}"
+    );
+}
+
+#[test]
 fn a_silent_server_is_a_dial_deadline() {
     let home = Home::new();
     // Accepted by the kernel, never answered: the TLS handshake waits.

@@ -4,6 +4,7 @@
 mod config;
 mod filters;
 mod list;
+mod metrics;
 mod observe;
 mod serve;
 mod server;
@@ -13,6 +14,7 @@ mod watch;
 pub use config::{ConfigAction, ConfigCommand};
 pub use filters::{FilterFlag, filter_flags_in_order};
 pub use list::{ListCommand, ListOutput, ListTarget};
+pub use metrics::{MetricsCommand, MetricsOutput};
 pub use observe::{
     ColorChoice, EventFormattingArgs, EventsArgs, FilterArgs, FormattingArgs, ObserveArgs,
     ObserveCommand, ObserveEvents, OtherArgs, Output, RawFilterArgs, SelectorArgs, TimeFormatName,
@@ -39,6 +41,26 @@ pub struct Cli {
     pub server: ServerArgs,
 }
 
+/// The command line as parsed and documented. The server flags are global,
+/// so that `hubl --server X status` works as in Hubble, but like Hubble's
+/// help, only the commands that dial a server (and `config`, which shows
+/// them) list them. The others get hidden copies of their own, which clap
+/// then does not replace with the global ones.
+pub fn command() -> clap::Command {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    let server_flags = <ServerArgs as clap::Args>::augment_args(clap::Command::new("server"));
+    for name in ["completion", "serve", "version"] {
+        command = command.mut_subcommand(name, |sub| {
+            sub.args(
+                server_flags
+                    .get_arguments()
+                    .map(|arg| arg.clone().global(false).hide(true)),
+            )
+        });
+    }
+    command
+}
+
 /// The subcommands, named as in `hubble`.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -48,6 +70,8 @@ pub enum Command {
     Config(ConfigCommand),
     /// List Hubble objects
     List(ListCommand),
+    /// Serve Hubble's Prometheus metrics, counted from the flow stream
+    Metrics(Box<MetricsCommand>),
     /// Observe flows and events of a Hubble server
     Observe(Box<ObserveCommand>),
     /// Serve a capture with Hubble's API, as hubble-relay does
@@ -87,6 +111,47 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+        super::command().debug_assert();
+    }
+
+    #[test]
+    fn only_commands_that_dial_list_the_server_flags() {
+        let mut command = super::command();
+        command.build();
+        for (name, dials) in [
+            ("serve", false),
+            ("completion", false),
+            ("version", false),
+            ("status", true),
+            ("observe", true),
+        ] {
+            let help = command
+                .find_subcommand_mut(name)
+                .unwrap()
+                .render_help()
+                .to_string();
+            for flag in [
+                "--server",
+                "--tls-server-name",
+                "--basic-auth-username",
+                "--port-forward",
+            ] {
+                assert_eq!(
+                    help.contains(flag),
+                    dials,
+                    "{name} --help and {flag}:\n{help}"
+                );
+            }
+        }
+        let serve = super::command().try_get_matches_from([
+            "hubl",
+            "serve",
+            "--input-file",
+            "x",
+            "--listen",
+            "a:1",
+        ]);
+        assert!(serve.is_ok(), "{serve:?}");
     }
 
     #[test]

@@ -80,6 +80,35 @@ pub struct ServerArgs {
     /// Specify a password for basic auth
     #[arg(long, global = true, value_name = "PASSWORD")]
     pub basic_auth_password: Option<String>,
+
+    /// Automatically forward the relay port to the local machine.
+    /// Analoguous to running: 'cilium hubble port-forward'.
+    #[arg(short = 'P', long, global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub port_forward: Option<bool>,
+
+    /// Local port to forward to. 0 will select a random port. This option
+    /// is only considered when --port-forward is set. hubl carries its own
+    /// connection through the Kubernetes API without a local port; it
+    /// listens on 127.0.0.1:PORT, for other programs and for as long as the
+    /// command runs, only when a port other than 0 is set (by this flag,
+    /// HUBBLE_PORT_FORWARD_PORT or the config file). [default: 4245]
+    #[arg(long, global = true, value_name = "PORT")]
+    pub port_forward_port: Option<u16>,
+
+    /// Kubernetes configuration context. This option is only considered
+    /// when --port-forward is set.
+    #[arg(long, global = true, value_name = "CONTEXT")]
+    pub kube_context: Option<String>,
+
+    /// Namespace Cilium is running in. This option is only considered when
+    /// --port-forward is set. [default: kube-system]
+    #[arg(long, global = true, value_name = "NAMESPACE")]
+    pub kube_namespace: Option<String>,
+
+    /// Path to the kubeconfig file. This option is only considered when
+    /// --port-forward is set.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub kubeconfig: Option<String>,
 }
 
 /// Parses a Go-style duration (`5s`, `1m30s`, `250ms`).

@@ -1,12 +1,11 @@
 //! `hubl completion SHELL`: the completion script, on stdout.
 
-use std::io;
+use std::io::{self, Write};
 
-use clap::CommandFactory;
 use clap_complete::{Shell as Target, generate};
 
 use super::Outcome;
-use crate::cli::{Cli, Shell};
+use crate::cli::Shell;
 
 pub fn run(shell: Shell) -> anyhow::Result<Outcome> {
     let target = match shell {
@@ -15,11 +14,12 @@ pub fn run(shell: Shell) -> anyhow::Result<Outcome> {
         Shell::Powershell => Target::PowerShell,
         Shell::Zsh => Target::Zsh,
     };
-    generate(
-        target,
-        &mut Cli::command(),
-        "hubl",
-        &mut io::stdout().lock(),
-    );
+    // clap_complete panics when its writer fails; written to memory first,
+    // a closed stdout (`| head`) is an ordinary write error.
+    let mut script = Vec::new();
+    generate(target, &mut crate::cli::command(), "hubl", &mut script);
+    let mut stdout = io::stdout().lock();
+    stdout.write_all(&script)?;
+    stdout.flush()?;
     Ok(Outcome::Success)
 }

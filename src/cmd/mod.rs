@@ -5,6 +5,7 @@ mod completion;
 mod config;
 mod events;
 mod list;
+mod metrics;
 mod observe;
 mod serve;
 mod settings;
@@ -16,9 +17,12 @@ pub use settings::Settings;
 
 use std::{io, process::ExitCode};
 
-use clap::{CommandFactory, FromArgMatches};
+use clap::FromArgMatches;
 
-use crate::cli::{Cli, Command, ListTarget, ObserveEvents, WatchTarget};
+use crate::{
+    cli::{Cli, Command, ListTarget, ObserveEvents, WatchTarget},
+    source::SourceError,
+};
 
 /// Exit status for an interrupted command, as a shell reports SIGINT.
 const EXIT_INTERRUPTED: u8 = 130;
@@ -43,15 +47,19 @@ pub enum Outcome {
 /// Parses the command line, runs the command and maps the result to an exit
 /// status: 0 on success or a closed output pipe, 1 on error, 130 on Ctrl-C.
 pub fn main() -> ExitCode {
-    let matches = Cli::command().get_matches();
+    let matches = crate::cli::command().get_matches();
     let mut cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(error) => error.exit(),
     };
-    if let (Command::Observe(observe), Some(("observe", observe_matches))) =
-        (&mut cli.command, matches.subcommand())
-    {
-        observe.record_filter_order(observe_matches);
+    match (&mut cli.command, matches.subcommand()) {
+        (Command::Observe(observe), Some(("observe", observe_matches))) => {
+            observe.record_filter_order(observe_matches);
+        }
+        (Command::Metrics(command), Some(("metrics", metrics_matches))) => {
+            command.record_filter_order(metrics_matches);
+        }
+        _ => {}
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -84,6 +92,7 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
             ListTarget::Nodes(_) => list::nodes(command.target.output(), &settings).await,
             ListTarget::Namespaces(_) => list::namespaces(command.target.output(), &settings).await,
         },
+        Command::Metrics(command) => metrics::run(&command, &settings).await,
         Command::Observe(observe) => match &observe.events {
             Some(ObserveEvents::AgentEvents(args)) => events::agent(args, &settings).await,
             Some(ObserveEvents::DebugEvents(args)) => events::debug(args, &settings).await,
@@ -99,8 +108,12 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
 }
 
 /// `hubl observe | head -1` closes our stdout early: that is the reader's
-/// choice, not an error.
+/// choice, not an error. A broken pipe to the server is one, and must not
+/// pass for a success.
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    if error.chain().any(|cause| cause.is::<SourceError>()) {
+        return false;
+    }
     error.chain().any(|cause| {
         cause
             .downcast_ref::<io::Error>()

@@ -13,11 +13,11 @@ use tokio_stream::StreamExt;
 
 use super::{Outcome, Settings, events::unwrap_unknown};
 use crate::{
-    cli::{ColorChoice, FormattingArgs, ObserveArgs, ObserveCommand, Output, TimeFormatName},
+    cli::{ColorChoice, FormattingArgs, ObserveCommand, Output, TimeFormatName},
     filter,
     printer::{self, Format, PrintOptions, Printer, TimeFormat},
     serve::Demo,
-    source::{self, FileSource, Flows, Follow, Printed, ResponseStream},
+    source::{self, Connection, FileSource, Flows, Follow, Printed, ResponseStream},
 };
 
 /// Large enough that a busy stream is written in few syscalls.
@@ -65,7 +65,17 @@ pub async fn run(command: &ObserveCommand, settings: &Arc<Settings>) -> anyhow::
         true => Some(Demo::start().await?),
         false => None,
     };
-    let (stream, printed) = open(args, request, settings, demo.as_ref()).await?;
+    let (stream, printed) = if args.selectors.follow
+        && args.other.input_file.is_none()
+        && settings.reconnect(args.selectors.reconnect)?
+    {
+        follow(request, settings, demo.as_ref()).await?
+    } else {
+        let headline_only = !matches!(args.formatting.output, Output::Json | Output::Jsonpb);
+        let input_file = args.other.input_file.as_deref();
+        let stream = open(input_file, headline_only, request, settings, demo.as_ref()).await?;
+        (stream, Printed::release())
+    };
     let stdout = io::stdout().lock();
     // `--silent-errors` silences node status events too, as in Hubble.
     let stderr: Box<dyn Write> = if args.other.silent_errors {
@@ -81,34 +91,39 @@ pub async fn run(command: &ObserveCommand, settings: &Arc<Settings>) -> anyhow::
     print_stream(stream, printer, printed, args.other.silent_errors).await
 }
 
-async fn open(
-    args: &ObserveArgs,
+/// The flow stream of a request: from a capture, the demo relay or the
+/// server. `hubl metrics` reads its flows through this too.
+pub(super) async fn open(
+    input_file: Option<&str>,
+    headline_only: bool,
+    request: crate::proto::observer::GetFlowsRequest,
+    settings: &Settings,
+    demo: Option<&Demo>,
+) -> anyhow::Result<ResponseStream> {
+    if let Some(path) = input_file {
+        settings.refuse_port_forward_with("--input-file")?;
+        let mut source = FileSource::new(path.to_owned());
+        if headline_only {
+            source = source.headline_only();
+        }
+        return source
+            .get_flows(&request)
+            .with_context(|| format!("cannot read flows from {path}"));
+    }
+    let connection = connect(settings, demo).await?;
+    settings.log_request("Sending GetFlows request", &request);
+    connection.get_flows(request).await.map_err(unwrap_unknown)
+}
+
+/// The server's flows, followed through lost connections: dialed again
+/// as first, and resumed where the output stopped.
+async fn follow(
     request: crate::proto::observer::GetFlowsRequest,
     settings: &Arc<Settings>,
     demo: Option<&Demo>,
 ) -> anyhow::Result<(ResponseStream, Printed<Flows>)> {
-    if let Some(path) = &args.other.input_file {
-        let mut source = FileSource::new(path.clone());
-        if !matches!(args.formatting.output, Output::Json | Output::Jsonpb) {
-            source = source.headline_only();
-        }
-        let stream = source
-            .get_flows(&request)
-            .with_context(|| format!("cannot read flows from {path}"))?;
-        return Ok((stream, Printed::release()));
-    }
-    let connection = match demo {
-        Some(demo) => settings.connect_to(&demo.server()).await?,
-        None => settings.connect().await?,
-    };
+    let connection = connect(settings, demo).await?;
     settings.log_request("Sending GetFlows request", &request);
-    if !(args.selectors.follow && settings.reconnect(args.selectors.reconnect)?) {
-        let stream = connection
-            .get_flows(request)
-            .await
-            .map_err(unwrap_unknown)?;
-        return Ok((stream, Printed::release()));
-    }
     let stream = connection
         .get_flows(request.clone())
         .await
@@ -117,6 +132,16 @@ async fn open(
     let follow = Follow::<Flows>::new(request, &connection, stream, dial, settings.backoff());
     let printed = follow.printed();
     Ok((follow.into_stream(), printed))
+}
+
+async fn connect(settings: &Settings, demo: Option<&Demo>) -> anyhow::Result<Connection> {
+    match demo {
+        Some(demo) => {
+            settings.refuse_port_forward_with("--demo")?;
+            settings.connect_to(&demo.server()).await
+        }
+        None => settings.connect().await,
+    }
 }
 
 /// Prints responses as they come, handing each back to `printed`. Output is

@@ -12,7 +12,9 @@ use crate::{
     cli::{GlobalArgs, ServerArgs},
     config::{ConfigError, Given, Layers},
     duration,
-    source::{self, Backoff, ConnectOptions, Connection, SourceError, TlsOptions},
+    source::{
+        self, Backoff, ConnectOptions, Connection, PortForwardOptions, SourceError, TlsOptions,
+    },
 };
 
 /// The configuration every command reads.
@@ -76,16 +78,6 @@ impl Settings {
                  (a client certificate needs --tls or a tls:// server address)"
             );
         }
-        if layers.bool("port-forward")? {
-            bail!(
-                "port forwarding (port-forward in {} or HUBBLE_PORT_FORWARD) is not supported by hubl; \
-                 forward the port yourself and connect to it:\n  \
-                 kubectl port-forward -n kube-system deployment/hubble-relay 4245:4245",
-                self.layers
-                    .file_path()
-                    .map_or_else(|| "the config file".to_owned(), |p| p.display().to_string())
-            );
-        }
         let tls = tls
             .then(|| -> anyhow::Result<TlsOptions> {
                 let server_name = layers.string("tls-server-name")?;
@@ -103,13 +95,57 @@ impl Settings {
             request_timeout: layers.duration("request-timeout")?,
             tls,
             basic_auth: (!username.is_empty()).then_some((username, password)),
+            port_forward: self.port_forward_options()?,
         })
+    }
+
+    /// Whether `-P/--port-forward` is on.
+    pub fn port_forward(&self) -> anyhow::Result<bool> {
+        Ok(self.layers.bool("port-forward")?)
+    }
+
+    /// Refuses `-P` typed together with a source that needs no server
+    /// (`--input-file`, `--demo`). Set in the environment or the config
+    /// file, it is ignored there, as Hubble ignores `--server`.
+    pub fn refuse_port_forward_with(&self, source: &str) -> anyhow::Result<()> {
+        if self.layers.is_flag("port-forward") && self.port_forward()? {
+            bail!(
+                "-P/--port-forward cannot be used with {source}: the flows come from there, not from \
+                 a relay; drop one of the two"
+            );
+        }
+        Ok(())
+    }
+
+    /// `-P` and the flags that only it reads, or `None` without `-P`.
+    fn port_forward_options(&self) -> anyhow::Result<Option<PortForwardOptions>> {
+        let layers = &self.layers;
+        if !self.port_forward()? {
+            return Ok(None);
+        }
+        let kubeconfig = layers.string("kubeconfig")?;
+        let context = layers.string("kube-context")?;
+        Ok(Some(PortForwardOptions {
+            kubeconfig: (!kubeconfig.is_empty()).then(|| kubeconfig.into()),
+            context: (!context.is_empty()).then_some(context),
+            namespace: layers.string("kube-namespace")?,
+            port: layers.port("port-forward-port")?,
+            listen: !layers.is_default("port-forward-port"),
+        }))
     }
 
     /// Dials the server.
     pub async fn connect(&self) -> anyhow::Result<Connection> {
         let options = self.connect_options()?;
-        Ok(source::connect(&options).await?)
+        let connection = source::connect(&options).await?;
+        if options.port_forward.is_some() {
+            self.log(
+                "port-forward to hubble-relay pod running",
+                "address",
+                connection.target(),
+            );
+        }
+        Ok(connection)
     }
 
     /// Connects to a local plain-text server (the demo relay) with the
@@ -119,6 +155,7 @@ impl Settings {
         options.server = address.to_owned();
         options.tls = None;
         options.basic_auth = None;
+        options.port_forward = None;
         Ok(source::connect(&options).await?)
     }
 
@@ -152,6 +189,7 @@ impl Settings {
                             settings.layers.string("server").unwrap_or_default()
                         }),
                         reason: format!("{other:#}"),
+                        hint: String::new(),
                     },
                 })
             })
@@ -218,10 +256,17 @@ fn given_flags(global: &GlobalArgs, server: &ServerArgs) -> Vec<(&'static str, G
     text("tls-server-name", &server.tls_server_name);
     text("basic-auth-username", &server.basic_auth_username);
     text("basic-auth-password", &server.basic_auth_password);
+    text("kube-context", &server.kube_context);
+    text("kubeconfig", &server.kubeconfig);
+    text("kube-namespace", &server.kube_namespace);
+    if let Some(port) = server.port_forward_port {
+        given.push(("port-forward-port", Given::Text(port.to_string())));
+    }
     let flags = [
         ("debug", global.debug),
         ("tls", server.tls),
         ("tls-allow-insecure", server.tls_allow_insecure),
+        ("port-forward", server.port_forward),
     ];
     for (name, value) in flags {
         if let Some(value) = value {

@@ -20,7 +20,10 @@ pub async fn run(command: &StatusCommand, settings: &Settings) -> anyhow::Result
         false => None,
     };
     let connection = match &demo {
-        Some(demo) => settings.connect_to(&demo.server()).await?,
+        Some(demo) => {
+            settings.refuse_port_forward_with("--demo")?;
+            settings.connect_to(&demo.server()).await?
+        }
         None => settings.connect().await?,
     };
     let health = connection

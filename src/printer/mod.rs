@@ -10,7 +10,7 @@ mod events;
 mod flow;
 mod gojson;
 mod json;
-mod names;
+pub(crate) mod names;
 mod nodes;
 mod raw_filters;
 mod server_status;

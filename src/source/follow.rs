@@ -541,7 +541,12 @@ impl<F: Feed> Follow<F> {
 /// refused the credentials or the request, TLS verification failed.
 fn retry_cause(error: &SourceError) -> Option<String> {
     match error {
-        SourceError::Connect { reason, .. } => Some(reason.clone()),
+        SourceError::Connect { reason, .. } | SourceError::Protocol { reason, .. } => {
+            Some(reason.clone())
+        }
+        // The relay's pod being replaced, the Kubernetes API out of reach
+        // for a moment: it worked before, so it is worth another try.
+        SourceError::PortForward(error) => Some(error.to_string()),
         SourceError::Status(status) => {
             // A status made here from a transport error (a reset
             // connection, a GOAWAY, a broken tunnel) has its cause
@@ -655,6 +660,7 @@ mod tests {
         assert!(retried(SourceError::Connect {
             address: "relay:4245".into(),
             reason: "connection refused".into(),
+            hint: String::new(),
         }));
         let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
         assert!(retried(SourceError::Status(tonic::Status::from_error(

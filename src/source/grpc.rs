@@ -28,7 +28,7 @@ use rustls::{
     sign::CertifiedKey,
 };
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime, pem::PemObject};
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_stream::{Stream, StreamExt};
 use tonic::{
     body::Body,
@@ -37,7 +37,10 @@ use tonic::{
 };
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
-use super::{ResponseStream, SourceError};
+use super::{
+    ResponseStream, SourceError,
+    portforward::{PortForwardOptions, Tunnel},
+};
 use crate::proto::{
     observer::{
         GetAgentEventsRequest, GetAgentEventsResponse, GetDebugEventsRequest,
@@ -64,6 +67,9 @@ pub struct ConnectOptions {
     pub tls: Option<TlsOptions>,
     /// Username and password for HTTP basic auth.
     pub basic_auth: Option<(String, String)>,
+    /// `-P`: reach the relay through the Kubernetes API instead of
+    /// `server`.
+    pub port_forward: Option<PortForwardOptions>,
 }
 
 /// TLS settings, as Hubble's `--tls-*` flags give them.
@@ -253,6 +259,10 @@ struct Explainer {
     /// The address dialed.
     target: String,
     tls: Option<TlsContext>,
+    /// What the server's first bytes showed, when they were not gRPC's.
+    greeting: GreetingVerdict,
+    /// What to check when the connection fails.
+    hint: String,
 }
 
 #[derive(Debug)]
@@ -296,6 +306,9 @@ impl Explainer {
                 reason: CLIENT_CERT_REQUIRED.to_owned(),
             };
         }
+        if let Some(greeting) = self.greeting.unexpected() {
+            return self.protocol_failure(&greeting);
+        }
         if status.code() == tonic::Code::Unauthenticated {
             return SourceError::Unauthenticated(status);
         }
@@ -329,6 +342,44 @@ impl Explainer {
             )));
         }
         SourceError::Status(status)
+    }
+
+    fn protocol_failure(&self, greeting: &UnexpectedGreeting) -> SourceError {
+        let name = &self.target;
+        let advice = match greeting {
+            UnexpectedGreeting::Broken(reason) => {
+                return SourceError::Connect {
+                    address: self.address.clone(),
+                    reason: reason.clone(),
+                    hint: self.hint.clone(),
+                };
+            }
+            UnexpectedGreeting::Tls => format!(
+                ": add --tls (or use the address tls://{name}), with \
+                 --tls-ca-cert-files for the CA that signed its certificate and --tls-server-name \
+                 for the name in it (e.g. *.hubble-relay.cilium.io)"
+            ),
+            // gRPC servers that serve TLS hang up on plain text without a
+            // word: by far the likeliest cause.
+            UnexpectedGreeting::Silent { over_tls: false } => format!(
+                "; a server that speaks TLS does that to plain text: add --tls (or use the address \
+                 tls://{name}), with --tls-ca-cert-files and --tls-server-name as its certificate needs"
+            ),
+            UnexpectedGreeting::Silent { over_tls: true } => {
+                "; is this the address of Hubble Relay or of a Hubble server?".to_owned()
+            }
+            UnexpectedGreeting::Http1(_) => {
+                "; it is a web server or a proxy, not gRPC: is this the address of Hubble Relay?"
+                    .to_owned()
+            }
+            UnexpectedGreeting::NotHttp2 => {
+                "; it does not speak gRPC: is this the address of Hubble Relay?".to_owned()
+            }
+        };
+        SourceError::Protocol {
+            address: self.address.clone(),
+            reason: format!("{greeting}{advice}"),
+        }
     }
 
     fn tls_failure(&self, error: &rustls::Error) -> SourceError {
@@ -434,19 +485,44 @@ fn find_cause<'a, T: StdError + 'static>(error: &'a (dyn StdError + 'static)) ->
 /// Dials the server and waits at most `options.timeout` for the
 /// connection.
 pub async fn connect(options: &ConnectOptions) -> Result<Connection, SourceError> {
-    let address = options.server.clone();
+    let (address, target, dial_target, authority, hint) = match &options.port_forward {
+        Some(port_forward) => {
+            let tunnel = Tunnel::open(port_forward).await?;
+            // Hubble dials its end of the forward, so the server is named
+            // 127.0.0.1:PORT in TLS, in :authority and in `status`.
+            let local = format!("127.0.0.1:{}", port_forward.port);
+            let hint = tunnel.unanswered_hint();
+            (
+                tunnel.describe(),
+                local.clone(),
+                DialTarget::Tunnel(tunnel),
+                local,
+                hint,
+            )
+        }
+        None => {
+            let target = options
+                .server
+                .strip_prefix("tls://")
+                .unwrap_or(&options.server)
+                .to_owned();
+            let (dial_target, authority) = match target.strip_prefix("unix://") {
+                Some(path) => (DialTarget::Unix(path.to_owned()), "localhost".to_owned()),
+                None => (DialTarget::Tcp(target.clone()), target.clone()),
+            };
+            (
+                options.server.clone(),
+                target,
+                dial_target,
+                authority,
+                DIRECT_HINT.to_owned(),
+            )
+        }
+    };
     let failed = |reason: String| SourceError::Connect {
         address: address.clone(),
         reason,
-    };
-    let target = options
-        .server
-        .strip_prefix("tls://")
-        .unwrap_or(&options.server)
-        .to_owned();
-    let (dial_target, authority) = match target.strip_prefix("unix://") {
-        Some(path) => (DialTarget::Unix(path.to_owned()), "localhost".to_owned()),
-        None => (DialTarget::Tcp(target.clone()), target.clone()),
+        hint: hint.clone(),
     };
     let uri: Uri = format!("http://{authority}")
         .parse()
@@ -486,14 +562,17 @@ pub async fn connect(options: &ConnectOptions) -> Result<Connection, SourceError
         }
     };
     let explainer = Arc::new(Explainer {
-        address: options.server.clone(),
+        address: address.clone(),
         target: target.clone(),
         tls: tls_context,
+        greeting: GreetingVerdict::default(),
+        hint: hint.clone(),
     });
 
     let dialer = Dialer {
         target: dial_target,
         tls,
+        greeting: explainer.greeting.clone(),
     };
     let connector = tower::service_fn(move |_: Uri| dialer.clone().dial());
     // By default hyper lets a server send 2 MiB per stream ahead of what
@@ -520,6 +599,9 @@ pub async fn connect(options: &ConnectOptions) -> Result<Connection, SourceError
             if let Some(tls_error) = find_rustls_error(&error) {
                 return Err(explainer.tls_failure(tls_error));
             }
+            if let Some(greeting) = explainer.greeting.unexpected() {
+                return Err(explainer.protocol_failure(&greeting));
+            }
             if is_elapsed(&error) {
                 return Err(failed(format!(
                     "deadline exceeded while dialing {target} (waited {}; raise --timeout to wait longer)",
@@ -537,6 +619,10 @@ pub async fn connect(options: &ConnectOptions) -> Result<Connection, SourceError
         request_timeout: options.request_timeout,
     })
 }
+
+const DIRECT_HINT: &str = "Is Hubble Relay reachable at that address? If it runs in a cluster, \
+                           let hubl forward its port with -P (--port-forward), or forward it yourself:\n  \
+                           kubectl port-forward -n kube-system deployment/hubble-relay 4245:4245";
 
 /// Whether tonic gave up dialing at its own connect timeout.
 fn is_elapsed(error: &(dyn StdError + 'static)) -> bool {
@@ -562,6 +648,7 @@ fn host_of(authority: &str) -> String {
 enum DialTarget {
     Tcp(String),
     Unix(String),
+    Tunnel(Arc<Tunnel>),
 }
 
 /// Opens the transport for tonic: TCP or a unix socket, then TLS if asked.
@@ -569,6 +656,7 @@ enum DialTarget {
 struct Dialer {
     target: DialTarget,
     tls: Option<TlsSetup>,
+    greeting: GreetingVerdict,
 }
 
 trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
@@ -584,17 +672,243 @@ impl Dialer {
                 Box::new(stream)
             }
             DialTarget::Unix(path) => Box::new(tokio::net::UnixStream::connect(path).await?),
+            DialTarget::Tunnel(tunnel) => {
+                Box::new(tunnel.connect().await.map_err(io::Error::other)?)
+            }
         };
         let Some(tls) = self.tls else {
-            return Ok(TokioIo::new(stream));
+            return Ok(TokioIo::new(Box::new(Greeting::new(
+                stream,
+                false,
+                self.greeting,
+            ))));
         };
         let stream = tls
             .connector
             .connect(tls.server_name, stream)
             .await
             .map_err(DialError::from_tls)?;
-        Ok(TokioIo::new(Box::new(stream)))
+        Ok(TokioIo::new(Box::new(Greeting::new(
+            stream,
+            true,
+            self.greeting,
+        ))))
     }
+}
+
+/// Watches the first bytes the server sends. An HTTP/2 server starts with
+/// a SETTINGS frame; anything else means the client is talking to the
+/// wrong kind of server, and hyper, seeing only a closed or garbled
+/// connection, would report it obscurely.
+struct Greeting<S> {
+    inner: S,
+    /// The first bytes, until they are known to be a SETTINGS frame.
+    seen: Vec<u8>,
+    checked: bool,
+    over_tls: bool,
+    verdict: GreetingVerdict,
+}
+
+/// Where a connection leaves what its first bytes showed. h2 keeps only
+/// the text of I/O errors, so the verdict reaches the explainer this way.
+#[derive(Debug, Clone, Default)]
+struct GreetingVerdict(Arc<std::sync::Mutex<Option<UnexpectedGreeting>>>);
+
+impl GreetingVerdict {
+    fn set(&self, verdict: Option<UnexpectedGreeting>) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = verdict;
+        }
+    }
+
+    fn unexpected(&self) -> Option<UnexpectedGreeting> {
+        self.0.lock().ok().and_then(|slot| slot.clone())
+    }
+}
+
+/// The length of an HTTP/2 frame header, enough to tell a SETTINGS frame.
+const FRAME_HEADER: usize = 9;
+
+/// How much of the first bytes is kept: enough for an HTTP/1 status line.
+const GREETING_KEPT: usize = 64;
+
+impl<S> Greeting<S> {
+    fn new(inner: S, over_tls: bool, verdict: GreetingVerdict) -> Self {
+        Self {
+            inner,
+            seen: Vec::new(),
+            checked: false,
+            over_tls,
+            verdict,
+        }
+    }
+
+    /// A read that fails before the server said anything: a reset is
+    /// hanging up without a word; any other failure is kept as it is.
+    fn check_failure<T>(&mut self, result: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        if !self.checked
+            && self.seen.is_empty()
+            && let Poll::Ready(Err(error)) = &result
+        {
+            self.verdict.set(Some(match error.kind() {
+                io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset => {
+                    UnexpectedGreeting::Silent {
+                        over_tls: self.over_tls,
+                    }
+                }
+                _ => UnexpectedGreeting::Broken(error.to_string()),
+            }));
+        }
+        result
+    }
+
+    /// What the first bytes say, once they say enough.
+    fn verdict(&self, closed: bool) -> Option<Result<(), UnexpectedGreeting>> {
+        let seen = &self.seen;
+        if seen.is_empty() {
+            return closed.then_some(Err(UnexpectedGreeting::Silent {
+                over_tls: self.over_tls,
+            }));
+        }
+        // A TLS record: handshake, alert, change cipher spec or data, and
+        // a 3.x version.
+        if !self.over_tls && (0x14..=0x17).contains(&seen[0]) && seen.get(1).is_none_or(|&v| v == 3)
+        {
+            return (seen.len() >= 2 || closed).then_some(Err(UnexpectedGreeting::Tls));
+        }
+        if b"HTTP/".starts_with(&seen[..seen.len().min(5)]) && !closed && seen.len() < 5 {
+            return None;
+        }
+        if seen.starts_with(b"HTTP/") {
+            let line = seen
+                .split(|&b| b == b'\r' || b == b'\n')
+                .next()
+                .unwrap_or_default();
+            return Some(Err(UnexpectedGreeting::Http1(
+                String::from_utf8_lossy(line).into_owned(),
+            )));
+        }
+        if seen.len() < FRAME_HEADER {
+            return closed.then_some(Err(UnexpectedGreeting::NotHttp2));
+        }
+        // The frame type is the fourth byte; SETTINGS is 4.
+        Some(if seen[3] == 4 {
+            Ok(())
+        } else {
+            Err(UnexpectedGreeting::NotHttp2)
+        })
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Greeting<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let result = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if self.checked {
+            return result;
+        }
+        if !matches!(result, Poll::Ready(Ok(()))) {
+            return self.check_failure(result);
+        }
+        let new = &buf.filled()[before..];
+        let closed = new.is_empty();
+        let wanted = GREETING_KEPT.saturating_sub(self.seen.len()).min(new.len());
+        let new = new[..wanted].to_vec();
+        self.seen.extend_from_slice(&new);
+        match self.verdict(closed) {
+            None => result,
+            Some(Ok(())) => {
+                self.checked = true;
+                self.seen = Vec::new();
+                self.verdict.set(None);
+                result
+            }
+            Some(Err(unexpected)) => {
+                self.checked = true;
+                let error = io::Error::new(io::ErrorKind::InvalidData, unexpected.clone());
+                self.verdict.set(Some(unexpected));
+                Poll::Ready(Err(error))
+            }
+        }
+    }
+}
+
+impl<S> Greeting<S> {
+    /// A server that hangs up before it says anything makes our writes
+    /// fail, and hyper would stop there without reading what it did say
+    /// (a TLS alert, an HTTP/1 error). The write is taken as done instead:
+    /// the next read tells what the server said, or fails at once.
+    fn written<T>(&self, result: Poll<io::Result<T>>, done: T) -> Poll<io::Result<T>> {
+        match result {
+            Poll::Ready(Err(error))
+                if !self.checked
+                    && self.seen.is_empty()
+                    && matches!(
+                        error.kind(),
+                        io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+                    ) =>
+            {
+                Poll::Ready(Ok(done))
+            }
+            other => other,
+        }
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Greeting<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let result = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.written(result, buf.len())
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let result = Pin::new(&mut self.inner).poll_flush(cx);
+        self.written(result, ())
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let result = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        let total = bufs.iter().map(|buf| buf.len()).sum();
+        self.written(result, total)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+/// How the server's first bytes showed it is not a gRPC server.
+#[derive(Debug, Clone, thiserror::Error)]
+enum UnexpectedGreeting {
+    #[error("the server answered with TLS")]
+    Tls,
+    #[error("the server answered in HTTP/1 ({0:?})")]
+    Http1(String),
+    #[error(
+        "the server closed the connection without answering (error reading server preface: EOF)"
+    )]
+    Silent { over_tls: bool },
+    #[error("the server's answer is not HTTP/2")]
+    NotHttp2,
+    /// The connection failed before the server said anything.
+    #[error("{0}")]
+    Broken(String),
 }
 
 /// Why the transport could not be opened.
@@ -836,6 +1150,8 @@ mod tests {
             address: "relay:4245".into(),
             target: "relay:4245".into(),
             tls: None,
+            greeting: GreetingVerdict::default(),
+            hint: String::new(),
         };
         let explain = |error: io::Error| {
             let status = tonic::Status::from_error(Box::new(error));

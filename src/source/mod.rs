@@ -6,12 +6,14 @@ mod file;
 mod follow;
 mod grpc;
 mod jsonpb;
+mod portforward;
 mod scan;
 
 pub use file::{FileSource, decode_line};
 pub use follow::{AgentEvents, Backoff, DebugEvents, Dial, Feed, Flows, Follow, Printed};
 pub use grpc::{ConnectOptions, Connection, EventStream, OBSERVER_SERVICE, TlsOptions, connect};
 pub use jsonpb::{decode as decode_line_lean, decode_whole as decode_line_whole, recycle};
+pub use portforward::{PortForwardError, PortForwardOptions, RELAY_SERVICE, Tunnel};
 
 use std::pin::Pin;
 
@@ -57,12 +59,22 @@ pub enum SourceError {
     },
 
     /// No connection could be made to the server.
-    #[error(
-        "failed to connect to '{address}': {reason}\n\
-         Is Hubble Relay reachable at that address? If it runs in a cluster, forward its port first:\n  \
-         kubectl port-forward -n kube-system deployment/hubble-relay 4245:4245"
-    )]
-    Connect { address: String, reason: String },
+    #[error("failed to connect to '{address}': {reason}\n{hint}")]
+    Connect {
+        address: String,
+        reason: String,
+        /// What to check, which depends on how the server was dialed.
+        hint: String,
+    },
+
+    /// The server answered, but not as a gRPC server over HTTP/2 does:
+    /// it speaks TLS, HTTP/1, or closed the connection without a word.
+    #[error("failed to connect to '{address}': {reason}")]
+    Protocol { address: String, reason: String },
+
+    /// `-P`: the relay could not be found or forwarded.
+    #[error(transparent)]
+    PortForward(#[from] PortForwardError),
 
     /// The connection settings cannot be used: a CA or key file that does
     /// not load, credentials without TLS.

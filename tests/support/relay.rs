@@ -27,6 +27,8 @@ pub struct Script {
     pub error: Option<Status>,
     /// Keep the stream open after the responses, as `--follow` does.
     pub hold_open: bool,
+    /// Send the responses one at a time, this far apart, as a live stream.
+    pub pace: Option<std::time::Duration>,
 }
 
 /// The responses of a jsonpb capture, as a relay would stream them; lines
@@ -120,6 +122,24 @@ impl Observer for FakeObserver {
             .map(Ok)
             .chain(self.script.error.clone().map(Err))
             .collect();
+        if let Some(pace) = self.script.pace {
+            let (sender, receiver) = tokio::sync::mpsc::channel(1);
+            let hold_open = self.script.hold_open;
+            tokio::spawn(async move {
+                for item in items {
+                    tokio::time::sleep(pace).await;
+                    if sender.send(item).await.is_err() {
+                        return;
+                    }
+                }
+                if hold_open {
+                    sender.closed().await;
+                }
+            });
+            return Ok(Response::new(Box::pin(
+                tokio_stream::wrappers::ReceiverStream::new(receiver),
+            )));
+        }
         let stream = tokio_stream::iter(items);
         if self.script.hold_open {
             Ok(Response::new(Box::pin(
