@@ -43,7 +43,8 @@ const fn key(name: &'static str, kind: Kind, default: &'static str) -> Key {
     }
 }
 
-/// Every key Hubble binds to its configuration, sorted by name. `config`
+/// Every key Hubble binds to its configuration, and hubl's `reconnect`,
+/// sorted by name. `config`
 /// defaults to the user's config file, computed at run time.
 pub const KEYS: &[Key] = &[
     key("basic-auth-password", Kind::String, ""),
@@ -55,6 +56,8 @@ pub const KEYS: &[Key] = &[
     key("kubeconfig", Kind::String, ""),
     key("port-forward", Kind::Bool, "false"),
     key("port-forward-port", Kind::Port, "4245"),
+    // hubl's own: resume a `--follow` when the connection is lost.
+    key("reconnect", Kind::Bool, "true"),
     key("request-timeout", Kind::Duration, "12s"),
     key("server", Kind::String, "localhost:4245"),
     key("timeout", Kind::Duration, "5s"),

@@ -440,7 +440,8 @@ fn agent_events_request_follows_hubble() {
         vec![],
         vec!["--last", "5"],
         vec!["--all"],
-        vec!["-f"],
+        // The fake server ends every stream; following, hubl would resume.
+        vec!["-f", "--reconnect=false"],
         vec!["--last", "0"],
     ] {
         let mut full = vec!["observe", "agent-events", "--server", server.as_str()];

@@ -583,6 +583,39 @@ fn a_chosen_local_port_is_listened_on_for_other_programs() {
 }
 
 #[test]
+fn the_tunnel_of_a_reconnection_listens_on_the_chosen_port_again() {
+    let setup = Setup::standard();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let options = hubl::source::PortForwardOptions {
+        kubeconfig: Some(setup.kubeconfig(User::Token(TOKEN)).into()),
+        context: None,
+        namespace: "kube-system".to_owned(),
+        port,
+        listen: true,
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let lost = hubl::source::Tunnel::open(&options)
+            .await
+            .expect("a tunnel");
+        let reconnecting = tokio::spawn({
+            let options = options.clone();
+            async move { hubl::source::Tunnel::open(&options).await }
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        drop(lost);
+        let tunnel = reconnecting.await.unwrap().expect("the port is free again");
+        let local = tokio::net::TcpStream::connect(("127.0.0.1", port)).await;
+        assert!(local.is_ok(), "nothing listens on {port}");
+        drop(tunnel);
+    });
+}
+
+#[test]
 fn port_forward_is_refused_with_a_capture_or_the_demo() {
     let error = failure(&run(&["observe", "-P", "--input-file", CAPTURE], &[]));
     assert!(

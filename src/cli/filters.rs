@@ -23,6 +23,13 @@ pub struct SelectorArgs {
     #[arg(short, long)]
     pub follow: bool,
 
+    /// When following, reconnect and resume where the output stopped if
+    /// the connection to the server is lost; =false exits with the error
+    /// as hubble does. Also HUBBLE_RECONNECT or `reconnect` in the config
+    /// file. [default: true]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub reconnect: Option<bool>,
+
     /// Get last N flows stored in Hubble's buffer (default 20). When querying
     /// against Hubble Relay, this gets N flows per instance of Hubble
     /// connected to that Relay.

@@ -2,11 +2,12 @@
 
 use std::{
     io::{self, BufWriter},
+    sync::Arc,
     time::Duration,
 };
 
 use anyhow::bail;
-use tokio_stream::{Stream, StreamExt};
+use tokio_stream::StreamExt;
 
 use super::{
     Outcome, Settings,
@@ -17,13 +18,15 @@ use crate::{
     filter,
     printer::{EventPrinter, Format},
     proto::observer::{GetAgentEventsRequest, GetDebugEventsRequest},
-    source::SourceError,
+    source::{
+        AgentEvents, Connection, DebugEvents, EventStream, Feed, Follow, Printed, SourceError,
+    },
 };
 
 /// Hubble prints this many events when not told how many.
 const DEFAULT_EVENT_COUNT: u64 = 20;
 
-pub async fn agent(args: &EventsArgs, settings: &Settings) -> anyhow::Result<Outcome> {
+pub async fn agent(args: &EventsArgs, settings: &Arc<Settings>) -> anyhow::Result<Outcome> {
     let mut printer = printer(args)?;
     let (since, until) = filter::time_range(&args.selectors, chrono::Utc::now())?;
     let request = GetAgentEventsRequest {
@@ -35,17 +38,21 @@ pub async fn agent(args: &EventsArgs, settings: &Settings) -> anyhow::Result<Out
     };
     let connection = settings.connect().await?;
     settings.log_request("Sending GetAgentEvents request", &request);
-    let stream = connection
-        .get_agent_events(request)
-        .await
-        .map_err(unwrap_unknown)?;
-    let outcome = print_stream(stream, &mut printer, EventPrinter::write_agent_event).await;
+    let (stream, printed) = open::<AgentEvents>(args, settings, &connection, request).await?;
+    let outcome = print_stream(
+        stream,
+        &mut printer,
+        printed,
+        EventPrinter::write_agent_event,
+        args.other.silent_errors,
+    )
+    .await;
     // The table is written even when the stream failed, as Hubble does.
     printer.finish()?;
     outcome
 }
 
-pub async fn debug(args: &EventsArgs, settings: &Settings) -> anyhow::Result<Outcome> {
+pub async fn debug(args: &EventsArgs, settings: &Arc<Settings>) -> anyhow::Result<Outcome> {
     let mut printer = printer(args)?;
     let (since, until) = filter::time_range(&args.selectors, chrono::Utc::now())?;
     let request = GetDebugEventsRequest {
@@ -57,14 +64,44 @@ pub async fn debug(args: &EventsArgs, settings: &Settings) -> anyhow::Result<Out
     };
     let connection = settings.connect().await?;
     settings.log_request("Sending GetDebugEvents request", &request);
-    let stream = connection
-        .get_debug_events(request)
-        .await
-        .map_err(unwrap_unknown)?;
-    let outcome = print_stream(stream, &mut printer, EventPrinter::write_debug_event).await;
+    let (stream, printed) = open::<DebugEvents>(args, settings, &connection, request).await?;
+    let outcome = print_stream(
+        stream,
+        &mut printer,
+        printed,
+        EventPrinter::write_debug_event,
+        args.other.silent_errors,
+    )
+    .await;
     // The table is written even when the stream failed, as Hubble does.
     printer.finish()?;
     outcome
+}
+
+/// Makes the call; when following, as a stream that reconnects unless
+/// `--reconnect=false`.
+async fn open<F: Feed>(
+    args: &EventsArgs,
+    settings: &Arc<Settings>,
+    connection: &Connection,
+    request: F::Request,
+) -> anyhow::Result<(EventStream<F::Response>, Printed<F>)> {
+    if !(args.selectors.follow && settings.reconnect(args.selectors.reconnect)?) {
+        let stream = F::open(connection, request).await.map_err(unwrap_unknown)?;
+        return Ok((stream, Printed::release()));
+    }
+    let stream = F::open(connection, request.clone())
+        .await
+        .map_err(unwrap_unknown)?;
+    let follow = Follow::<F>::new(
+        request,
+        connection,
+        stream,
+        settings.dialer(None),
+        settings.backoff(),
+    );
+    let printed = follow.printed();
+    Ok((follow.into_stream(), printed))
 }
 
 type Stdout = BufWriter<io::StdoutLock<'static>>;
@@ -106,7 +143,7 @@ fn number(selectors: &SelectorArgs) -> u64 {
 
 /// Hubble shows only the message of errors the server reports as Unknown
 /// (its own failures, worded for users).
-fn unwrap_unknown(error: SourceError) -> anyhow::Error {
+pub(super) fn unwrap_unknown(error: SourceError) -> anyhow::Error {
     match error {
         SourceError::Status(status) if status.code() == tonic::Code::Unknown => {
             anyhow::anyhow!("{}", status.message())
@@ -115,16 +152,15 @@ fn unwrap_unknown(error: SourceError) -> anyhow::Error {
     }
 }
 
-/// Prints events as they come, flushing whenever the stream idles, until it
-/// ends, fails or Ctrl-C.
-async fn print_stream<T, S>(
-    mut stream: S,
+/// Prints events as they come, handing each back to `printed`, flushing
+/// whenever the stream idles, until it ends, fails or Ctrl-C.
+async fn print_stream<F: Feed>(
+    mut stream: EventStream<F::Response>,
     printer: &mut EventPrinter<Stdout>,
-    write: fn(&mut EventPrinter<Stdout>, &T) -> io::Result<()>,
-) -> anyhow::Result<Outcome>
-where
-    S: Stream<Item = Result<T, SourceError>> + Unpin,
-{
+    printed: Printed<F>,
+    write: fn(&mut EventPrinter<Stdout>, &F::Response) -> io::Result<()>,
+    silent_errors: bool,
+) -> anyhow::Result<Outcome> {
     let mut interrupt = std::pin::pin!(tokio::signal::ctrl_c());
     if super::listen_for_interrupt(interrupt.as_mut()).await {
         return Ok(Outcome::Interrupted);
@@ -142,7 +178,16 @@ where
         };
         match item {
             None => return Ok(Outcome::Success),
-            Some(Ok(event)) => write(printer, &event)?,
+            Some(Ok(event)) => {
+                write(printer, &event)?;
+                printed.give(event);
+            }
+            Some(Err(notice)) if notice.is_notice() => {
+                if !silent_errors {
+                    printer.flush()?;
+                    eprintln!("{notice}");
+                }
+            }
             Some(Err(SourceError::Status(status))) if status.code() == tonic::Code::Cancelled => {
                 return Ok(Outcome::Success);
             }

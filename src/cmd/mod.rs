@@ -90,7 +90,8 @@ pub fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<Outcome> {
-    let settings = Settings::load(&cli.global, &cli.server)?;
+    // Shared with the streams that dial again when following.
+    let settings = std::sync::Arc::new(Settings::load(&cli.global, &cli.server)?);
     match cli.command {
         Command::Completion(command) => completion::run(command.shell),
         Command::Config(command) => config::run(&command.action, &settings),

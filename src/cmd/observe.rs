@@ -3,6 +3,7 @@
 use std::{
     env,
     io::{self, BufWriter, IsTerminal, Write},
+    sync::Arc,
     task::Poll,
 };
 
@@ -10,19 +11,19 @@ use anyhow::{Context, bail};
 use clap::ValueEnum;
 use tokio_stream::StreamExt;
 
-use super::{Outcome, Settings};
+use super::{Outcome, Settings, events::unwrap_unknown};
 use crate::{
     cli::{ColorChoice, FormattingArgs, ObserveCommand, Output, TimeFormatArg, TimeFormatName},
     filter,
     printer::{self, Format, PrintOptions, Printer, TimeFormat},
     serve::Demo,
-    source::{self, FileSource, ResponseStream},
+    source::{self, Connection, FileSource, Flows, Follow, Printed, ResponseStream},
 };
 
 /// Large enough that a busy stream is written in few syscalls.
 const OUTPUT_BUFFER: usize = 128 * 1024;
 
-pub async fn run(command: &ObserveCommand, settings: &Settings) -> anyhow::Result<Outcome> {
+pub async fn run(command: &ObserveCommand, settings: &Arc<Settings>) -> anyhow::Result<Outcome> {
     let args = command.flow_args();
     if args.formatting.output == Output::Table && args.selectors.follow {
         bail!("table output format is not compatible with follow mode");
@@ -65,15 +66,17 @@ pub async fn run(command: &ObserveCommand, settings: &Settings) -> anyhow::Resul
         true => Some(Demo::start().await?),
         false => None,
     };
-    let headline_only = !matches!(args.formatting.output, Output::Json | Output::Jsonpb);
-    let stream = open(
-        args.other.input_file.as_deref(),
-        headline_only,
-        request,
-        settings,
-        demo.as_ref(),
-    )
-    .await?;
+    let (stream, printed) = if args.selectors.follow
+        && args.other.input_file.is_none()
+        && settings.reconnect(args.selectors.reconnect)?
+    {
+        follow(request, settings, demo.as_ref()).await?
+    } else {
+        let headline_only = !matches!(args.formatting.output, Output::Json | Output::Jsonpb);
+        let input_file = args.other.input_file.as_deref();
+        let stream = open(input_file, headline_only, request, settings, demo.as_ref()).await?;
+        (stream, Printed::release())
+    };
     let stdout = io::stdout().lock();
     // `--silent-errors` silences node status events too, as in Hubble.
     let stderr: Box<dyn Write> = if args.other.silent_errors {
@@ -86,7 +89,7 @@ pub async fn run(command: &ObserveCommand, settings: &Settings) -> anyhow::Resul
         BufWriter::with_capacity(OUTPUT_BUFFER, stdout),
         stderr,
     );
-    print_stream(stream, printer, args.other.silent_errors).await
+    print_stream(stream, printer, printed, args.other.silent_errors).await
 }
 
 /// The flow stream of a request: from a capture, the demo relay or the
@@ -108,23 +111,47 @@ pub(super) async fn open(
             .get_flows(&request)
             .with_context(|| format!("cannot read flows from {path}"));
     }
-    let connection = match demo {
-        Some(demo) => {
-            settings.refuse_port_forward_with("--demo")?;
-            settings.connect_to(&demo.server()).await?
-        }
-        None => settings.connect().await?,
-    };
+    let connection = connect(settings, demo).await?;
     settings.log_request("Sending GetFlows request", &request);
-    Ok(connection.get_flows(request).await?)
+    connection.get_flows(request).await.map_err(unwrap_unknown)
 }
 
-/// Prints responses as they come. Output is buffered, and flushed whenever
-/// the source has nothing ready, so a slow stream still shows each flow at
-/// once while a fast one costs few writes.
+/// The server's flows, followed through lost connections: dialed again
+/// as first, and resumed where the output stopped.
+async fn follow(
+    request: crate::proto::observer::GetFlowsRequest,
+    settings: &Arc<Settings>,
+    demo: Option<&Demo>,
+) -> anyhow::Result<(ResponseStream, Printed<Flows>)> {
+    let connection = connect(settings, demo).await?;
+    settings.log_request("Sending GetFlows request", &request);
+    let stream = connection
+        .get_flows(request.clone())
+        .await
+        .map_err(unwrap_unknown)?;
+    let dial = settings.dialer(demo.map(Demo::server));
+    let follow = Follow::<Flows>::new(request, &connection, stream, dial, settings.backoff());
+    let printed = follow.printed();
+    Ok((follow.into_stream(), printed))
+}
+
+async fn connect(settings: &Settings, demo: Option<&Demo>) -> anyhow::Result<Connection> {
+    match demo {
+        Some(demo) => {
+            settings.refuse_port_forward_with("--demo")?;
+            settings.connect_to(&demo.server()).await
+        }
+        None => settings.connect().await,
+    }
+}
+
+/// Prints responses as they come, handing each back to `printed`. Output is
+/// buffered, and flushed whenever the source has nothing ready, so a slow
+/// stream still shows each flow at once while a fast one costs few writes.
 async fn print_stream<W: Write, E: Write>(
     mut stream: ResponseStream,
     mut printer: Printer<W, E>,
+    printed: Printed<Flows>,
     silent_errors: bool,
 ) -> anyhow::Result<Outcome> {
     let mut interrupt = std::pin::pin!(tokio::signal::ctrl_c());
@@ -150,7 +177,13 @@ async fn print_stream<W: Write, E: Write>(
             None => break,
             Some(Ok(response)) => {
                 printer.write_response(&response)?;
-                source::recycle(response);
+                printed.give(response);
+            }
+            Some(Err(error)) if error.is_notice() => {
+                if !silent_errors {
+                    printer.flush()?;
+                    eprintln!("{error}");
+                }
             }
             Some(Err(error)) if error.is_recoverable() => {
                 if !silent_errors {
@@ -160,7 +193,7 @@ async fn print_stream<W: Write, E: Write>(
             }
             Some(Err(error)) => {
                 printer.finish()?;
-                return Err(error.into());
+                return Err(unwrap_unknown(error));
             }
         }
     }

@@ -2,7 +2,7 @@
 //! merged with `HUBBLE_*` variables and the config file, turned into
 //! connection options, and Hubble's `--debug` log.
 
-use std::{env, fmt::Write as _, io::Write as _};
+use std::{env, fmt::Write as _, io::Write as _, sync::Arc};
 
 use anyhow::bail;
 use chrono::{Local, Offset};
@@ -12,7 +12,9 @@ use crate::{
     cli::{GlobalArgs, ServerArgs},
     config::{ConfigError, Given, Layers},
     duration,
-    source::{self, ConnectOptions, Connection, PortForwardOptions, TlsOptions},
+    source::{
+        self, Backoff, ConnectOptions, Connection, PortForwardOptions, SourceError, TlsOptions,
+    },
 };
 
 /// The configuration every command reads.
@@ -155,6 +157,58 @@ impl Settings {
         options.basic_auth = None;
         options.port_forward = None;
         Ok(source::connect(&options).await?)
+    }
+
+    /// Whether a followed stream that is lost is resumed: `--reconnect`,
+    /// else `HUBBLE_RECONNECT` or the config file; true by default.
+    pub fn reconnect(&self, flag: Option<bool>) -> anyhow::Result<bool> {
+        match flag {
+            Some(reconnect) => Ok(reconnect),
+            None => Ok(self.layers.bool("reconnect")?),
+        }
+    }
+
+    /// How a followed stream dials again: as `connect` (or `connect_to`
+    /// the demo relay at `address`) did the first time.
+    pub fn dialer(self: &Arc<Self>, address: Option<String>) -> source::Dial {
+        let settings = Arc::clone(self);
+        Box::new(move || {
+            let settings = Arc::clone(&settings);
+            let address = address.clone();
+            Box::pin(async move {
+                let connected = match &address {
+                    Some(address) => settings.connect_to(address).await,
+                    None => settings.connect().await,
+                };
+                connected.map_err(|error| match error.downcast::<SourceError>() {
+                    Ok(error) => error,
+                    // Whatever else stops a dial (a port-forward whose pod
+                    // is being replaced) is worth another try.
+                    Err(other) => SourceError::Connect {
+                        address: address.unwrap_or_else(|| {
+                            settings.layers.string("server").unwrap_or_default()
+                        }),
+                        reason: format!("{other:#}"),
+                        hint: String::new(),
+                    },
+                })
+            })
+        })
+    }
+
+    /// The backoff between reconnection attempts. `HUBL_TEST_RECONNECT_BACKOFF`
+    /// (`INITIAL,MAX`, e.g. `5ms,20ms`) shortens it, for tests only.
+    pub fn backoff(&self) -> Backoff {
+        env::var("HUBL_TEST_RECONNECT_BACKOFF")
+            .ok()
+            .and_then(|text| {
+                let (initial, max) = text.split_once(',')?;
+                Some(Backoff::new(
+                    duration::parse(initial)?,
+                    duration::parse(max)?,
+                ))
+            })
+            .unwrap_or_default()
     }
 
     /// Logs a request about to be sent, under `--debug`. The request is

@@ -313,6 +313,35 @@ impl Explainer {
         if status.code() == tonic::Code::Unauthenticated {
             return SourceError::Unauthenticated(status);
         }
+        // A connection lost mid-stream is Unknown to tonic, with the
+        // transport error attached; grpc-go, and so Hubble, says
+        // "code = Unavailable desc = error reading from server: EOF".
+        if status.code() == tonic::Code::Unknown
+            && let Some(cause) = StdError::source(&status)
+        {
+            let mut root = cause;
+            while let Some(next) = root.source() {
+                root = next;
+            }
+            // Go names a connection closed under it by the error it reads.
+            let io = root
+                .downcast_ref::<io::Error>()
+                .or_else(|| root.downcast_ref::<h2::Error>().and_then(h2::Error::get_io));
+            let closed = io.is_some_and(|error| {
+                matches!(
+                    error.kind(),
+                    io::ErrorKind::BrokenPipe | io::ErrorKind::UnexpectedEof
+                )
+            });
+            let root = if closed {
+                "EOF".to_owned()
+            } else {
+                root.to_string()
+            };
+            return SourceError::Status(tonic::Status::unavailable(format!(
+                "error reading from server: {root}"
+            )));
+        }
         SourceError::Status(status)
     }
 
@@ -1114,6 +1143,40 @@ mod tests {
         assert_eq!(host_of("relay.example:4245"), "relay.example");
         assert_eq!(host_of("[::1]:4245"), "::1");
         assert_eq!(host_of("localhost"), "localhost");
+    }
+
+    #[test]
+    fn a_connection_lost_mid_stream_is_unavailable_as_in_go() {
+        let explainer = Explainer {
+            address: "relay:4245".into(),
+            target: "relay:4245".into(),
+            tls: None,
+            greeting: GreetingVerdict::default(),
+            hint: String::new(),
+        };
+        let explain = |error: io::Error| {
+            let status = tonic::Status::from_error(Box::new(error));
+            assert_eq!(status.code(), tonic::Code::Unknown);
+            explainer.explain_status(status).to_string()
+        };
+        assert_eq!(
+            explain(io::Error::new(io::ErrorKind::BrokenPipe, "stream closed")),
+            "rpc error: code = Unavailable desc = error reading from server: EOF"
+        );
+        assert_eq!(
+            explain(io::Error::new(
+                io::ErrorKind::ConnectionReset,
+                "connection reset by peer"
+            )),
+            "rpc error: code = Unavailable desc = error reading from server: connection reset by peer"
+        );
+        // What the server says stays as it says it.
+        assert_eq!(
+            explainer
+                .explain_status(tonic::Status::unknown("no flows for you"))
+                .to_string(),
+            "rpc error: code = Unknown desc = no flows for you"
+        );
     }
 
     #[test]

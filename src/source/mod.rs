@@ -3,6 +3,7 @@
 //! cannot tell them apart.
 
 mod file;
+mod follow;
 mod grpc;
 mod jsonpb;
 mod portforward;
@@ -10,6 +11,7 @@ mod scan;
 pub mod version;
 
 pub use file::{FileSource, decode_line};
+pub use follow::{AgentEvents, Backoff, DebugEvents, Dial, Feed, Flows, Follow, Printed};
 pub use grpc::{ConnectOptions, Connection, EventStream, OBSERVER_SERVICE, TlsOptions, connect};
 pub use jsonpb::{decode as decode_line_lean, decode_whole as decode_line_whole, recycle};
 pub use portforward::{PortForwardError, PortForwardOptions, RELAY_SERVICE, Tunnel};
@@ -92,9 +94,30 @@ pub enum SourceError {
     )]
     Unauthenticated(tonic::Status),
 
-    /// The server ended the stream with an error.
+    /// The server ended the stream with an error. The status is not
+    /// given as the source: its message is all of it that Hubble shows.
     #[error("{}", grpc_message(.0))]
-    Status(#[from] tonic::Status),
+    Status(tonic::Status),
+
+    /// Not an error but a notice, yielded in the stream so that it shows
+    /// between the responses it came between: a followed stream was lost
+    /// and is being resumed.
+    #[error("connection to {address} lost ({cause}); reconnecting")]
+    Reconnecting { address: String, cause: String },
+
+    /// Not an error but a notice: a lost stream is back, resumed at the
+    /// time of the last response printed (`resumed`: "resumed at TIME").
+    #[error("reconnected after {:.1} s; {resumed}", after.as_secs_f64())]
+    Reconnected {
+        after: std::time::Duration,
+        resumed: String,
+    },
+}
+
+impl From<tonic::Status> for SourceError {
+    fn from(status: tonic::Status) -> Self {
+        SourceError::Status(status)
+    }
 }
 
 impl SourceError {
@@ -103,6 +126,14 @@ impl SourceError {
         matches!(
             self,
             SourceError::Malformed { .. } | SourceError::UnknownField { .. }
+        )
+    }
+
+    /// Whether this is a notice about the connection rather than an error.
+    pub fn is_notice(&self) -> bool {
+        matches!(
+            self,
+            SourceError::Reconnecting { .. } | SourceError::Reconnected { .. }
         )
     }
 }

@@ -116,6 +116,17 @@ pub struct Tunnel {
     service_port: i32,
     context: String,
     cluster_url: String,
+    /// The local listener's task, stopped with the tunnel so that the
+    /// tunnel of a reconnection can listen on the same port.
+    listener: std::sync::OnceLock<tokio::task::AbortHandle>,
+}
+
+impl Drop for Tunnel {
+    fn drop(&mut self) {
+        if let Some(listener) = self.listener.get() {
+            listener.abort();
+        }
+    }
 }
 
 impl std::fmt::Debug for Tunnel {
@@ -203,17 +214,16 @@ impl Tunnel {
             service_port,
             context,
             cluster_url,
+            listener: std::sync::OnceLock::new(),
         };
+        let tunnel = Arc::new(tunnel);
         // Open one forward now, so that a refused upgrade or a missing
         // permission is reported as such, not as a gRPC failure later.
         drop(tunnel.connect().await?);
-        let tunnel = Arc::new(tunnel);
         if options.listen && options.port != 0 {
-            let port = options.port;
-            let listener = TcpListener::bind(("127.0.0.1", port))
-                .await
-                .map_err(|source| PortForwardError::Listen { port, source })?;
-            tokio::spawn(serve_local(listener, Arc::clone(&tunnel)));
+            let listener = listen_locally(options.port).await?;
+            let task = tokio::spawn(serve_local(listener, Arc::downgrade(&tunnel)));
+            let _ = tunnel.listener.set(task.abort_handle());
         }
         Ok(tunnel)
     }
@@ -235,8 +245,10 @@ impl Tunnel {
         )
     }
 
-    /// Opens a new forwarded connection to the pod's port.
-    pub async fn connect(&self) -> Result<PodStream, PortForwardError> {
+    /// Opens a new forwarded connection to the pod's port. The connection
+    /// keeps the tunnel, and so its local listener, alive: a gRPC stream
+    /// outlives the channel that dialed it.
+    pub async fn connect(self: &Arc<Self>) -> Result<PodStream, PortForwardError> {
         let mut forwarder = self
             .pods
             .portforward(&self.pod, &[self.port])
@@ -255,6 +267,7 @@ impl Tunnel {
             stream,
             error: Some(Box::pin(error)),
             forwarder,
+            _tunnel: Arc::clone(self),
         })
     }
 
@@ -297,11 +310,31 @@ impl Tunnel {
     }
 }
 
+/// Binds `--port-forward-port`. A reconnection's tunnel may get here while
+/// the lost one's connection is still being torn down, its listener with
+/// it, so a port in use is tried again for a moment.
+async fn listen_locally(port: u16) -> Result<TcpListener, PortForwardError> {
+    let mut attempts = 0;
+    loop {
+        match TcpListener::bind(("127.0.0.1", port)).await {
+            Ok(listener) => return Ok(listener),
+            Err(error) if error.kind() == io::ErrorKind::AddrInUse && attempts < 20 => {
+                attempts += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(source) => return Err(PortForwardError::Listen { port, source }),
+        }
+    }
+}
+
 /// Accepts local connections on `--port-forward-port` and forwards each
-/// through its own tunnel, as `kubectl port-forward` does.
-async fn serve_local(listener: TcpListener, tunnel: Arc<Tunnel>) {
+/// through its own tunnel, as `kubectl port-forward` does, for as long as
+/// the tunnel lives.
+async fn serve_local(listener: TcpListener, tunnel: std::sync::Weak<Tunnel>) {
     while let Ok((mut local, _)) = listener.accept().await {
-        let tunnel = Arc::clone(&tunnel);
+        let Some(tunnel) = tunnel.upgrade() else {
+            return;
+        };
         tokio::spawn(async move {
             if let Ok(mut remote) = tunnel.connect().await {
                 let _ = tokio::io::copy_bidirectional(&mut local, &mut remote).await;
@@ -317,6 +350,7 @@ pub struct PodStream {
     stream: DuplexStream,
     error: Option<Pin<Box<dyn Future<Output = Option<String>> + Send>>>,
     forwarder: kube::api::Portforwarder,
+    _tunnel: Arc<Tunnel>,
 }
 
 impl Drop for PodStream {
