@@ -5,6 +5,7 @@ mod aggregate;
 mod config;
 mod filters;
 mod list;
+mod map;
 mod observe;
 mod serve;
 mod server;
@@ -15,6 +16,7 @@ pub use aggregate::{AggregateArgs, SortOrder, TopCommand};
 pub use config::{ConfigAction, ConfigCommand};
 pub use filters::{FilterFlag, filter_flags_in_order};
 pub use list::{ListCommand, ListOutput, ListTarget};
+pub use map::{MapCommand, MapGrouping, MapOutput};
 pub use observe::{
     ColorChoice, EventFormattingArgs, EventsArgs, FilterArgs, FormattingArgs, ObserveArgs,
     ObserveCommand, ObserveEvents, OtherArgs, Output, RawFilterArgs, SelectorArgs, TimeFormatName,
@@ -50,6 +52,8 @@ pub enum Command {
     Config(ConfigCommand),
     /// List Hubble objects
     List(ListCommand),
+    /// Draw Hubble UI's service map of the flows (Mermaid, DOT, JSON)
+    Map(Box<MapCommand>),
     /// Observe flows and events of a Hubble server
     Observe(Box<ObserveCommand>),
     /// Serve a capture with Hubble's API, as hubble-relay does
