@@ -1,7 +1,7 @@
 //! `hubl map` on the demo capture and the conformance corpus: golden
 //! Mermaid, DOT and JSON at Hubble UI's grouping and collapsed, the same
-//! map from the demo relay over gRPC as from the file, and Graphviz
-//! accepting the DOT. Set `UPDATE_GOLDEN=1` to rewrite the golden files
+//! map from the demo relay over gRPC as from the file, Graphviz
+//! accepting the DOT, hubl's own SVG and the HTML page in Chromium. Set `UPDATE_GOLDEN=1` to rewrite the golden files
 //! after a deliberate change.
 
 mod support;
@@ -225,4 +225,80 @@ fn xml_escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+}
+
+/// The SVG hubl lays out itself is well-formed XML and names every card.
+#[test]
+fn svg_parses_and_names_every_card() {
+    for (_, input) in INPUTS {
+        let svg = map(input, "-o svg");
+        let document = roxmltree::Document::parse(&svg)
+            .unwrap_or_else(|e| panic!("{input}: the SVG is not XML: {e}"));
+        assert_eq!(document.root_element().tag_name().name(), "svg");
+        let texts: Vec<&str> = document
+            .descendants()
+            .filter(|node| node.is_text())
+            .filter_map(|node| node.text())
+            .map(str::trim)
+            .collect();
+        let json: serde_json::Value = serde_json::from_str(&map(input, "-o json")).unwrap();
+        for card in json["cards"].as_array().unwrap() {
+            let name = card["name"].as_str().unwrap();
+            assert!(texts.contains(&name), "{input}: no card {name} in the SVG");
+        }
+        let labels = texts.iter().filter(|t| t.contains(" flow")).count();
+        assert_eq!(labels, json["links"].as_array().unwrap().len(), "{input}");
+    }
+}
+
+/// The HTML page, opened in headless Chromium, shows every card of the
+/// demo. Without Chromium this fails: `.ci/run` installs Debian's
+/// chromium.
+#[test]
+fn chromium_shows_every_card_of_the_demo() {
+    let html = map("assets/demo.jsonl", "-o html");
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("map.html");
+    fs::write(&page, &html).unwrap();
+    let profile = dir.path().join("profile");
+    let output = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("Chromium is needed by this test: apt-get install chromium (.ci/run does): {e}")
+        });
+    assert!(
+        output.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let dom = String::from_utf8_lossy(&output.stdout);
+    assert!(dom.contains("<svg"), "no SVG in the page: {dom}");
+    let json: serde_json::Value =
+        serde_json::from_str(&map("assets/demo.jsonl", "-o json")).unwrap();
+    let cards = json["cards"].as_array().unwrap();
+    assert!(cards.len() >= 7, "{json}");
+    for card in cards {
+        let name = card["name"].as_str().unwrap();
+        assert!(
+            dom.contains(&format!(">{}<", xml_escape(name))),
+            "Chromium's page has no card {name}"
+        );
+    }
+    // Every link's flow table is in the page for the hover.
+    for (index, _) in json["links"].as_array().unwrap().iter().enumerate() {
+        assert!(dom.contains(&format!("id=\"link-{index}\"")), "{index}");
+    }
 }

@@ -68,6 +68,11 @@ pub enum MapOutput {
     Dot,
     /// Cards and links as JSON
     Json,
+    /// An SVG picture, laid out by hubl (no Graphviz needed)
+    Svg,
+    /// One self-contained HTML page with the SVG, each link's flows shown
+    /// on hover
+    Html,
 }
 
 /// `hubl map --group-by` values.

@@ -43,6 +43,8 @@ pub async fn run(command: &MapCommand, settings: &Settings) -> anyhow::Result<Ou
         MapOutput::Json => Format::Json,
         MapOutput::Dot => Format::Dot,
         MapOutput::Mermaid => Format::Mermaid,
+        MapOutput::Svg => Format::Svg,
+        MapOutput::Html => Format::Html,
     };
     let max_links = usize::try_from(command.max_links).unwrap_or(usize::MAX);
     let mut map = ServiceMap::new(grouping, command.ip_translation, max_links);

@@ -3,9 +3,12 @@
 //! destination card, destination port and protocol, as Hubble UI keys them
 //! (`backend/domain/link`); what a link's flows say of their cards and
 //! verdicts is the groups' tally. Cards are gathered from the links at the
-//! end, so there is one grouping, not two.
+//! end, so there is one grouping, not two. Drawn as Mermaid, DOT, JSON
+//! (`render`), SVG laid out by layout-rs (`svg`) and HTML (`html`).
 
+mod html;
 mod render;
+mod svg;
 
 pub use render::Format;
 

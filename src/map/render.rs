@@ -1,4 +1,5 @@
-//! The map as text: Graphviz DOT, Mermaid and JSON.
+//! The map as text: Graphviz DOT, Mermaid and JSON; SVG and HTML are
+//! in `svg` and `html`.
 
 use std::{
     collections::BTreeMap,
@@ -14,6 +15,8 @@ pub enum Format {
     Json,
     Dot,
     Mermaid,
+    Svg,
+    Html,
 }
 
 impl Snapshot {
@@ -25,6 +28,8 @@ impl Snapshot {
             }
             Format::Dot => out.write_all(self.dot().as_bytes()),
             Format::Mermaid => out.write_all(self.mermaid().as_bytes()),
+            Format::Svg => out.write_all(self.svg().as_bytes()),
+            Format::Html => out.write_all(self.html().as_bytes()),
         }
     }
 
