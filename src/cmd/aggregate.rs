@@ -273,7 +273,7 @@ pub(super) async fn feed<R: Record>(
     let mut polled = 0u32;
     loop {
         // Ready responses are taken without a trip through select!.
-        let item = match poll_once(&mut stream).await {
+        let item = match observe::poll_once(&mut stream).await {
             Some(item) => item,
             None => tokio::select! {
                 item = stream.next() => item,
@@ -326,14 +326,4 @@ async fn next_tick(ticks: &mut Option<tokio::time::Interval>) {
 
 async fn poll_tick(ticks: &mut tokio::time::Interval) -> bool {
     std::future::poll_fn(|cx| Poll::Ready(ticks.poll_tick(cx).is_ready())).await
-}
-
-pub(super) async fn poll_once(stream: &mut ResponseStream) -> Option<Option<source::Item>> {
-    std::future::poll_fn(|cx| {
-        Poll::Ready(match stream.as_mut().poll_next(cx) {
-            Poll::Ready(item) => Some(item),
-            Poll::Pending => None,
-        })
-    })
-    .await
 }

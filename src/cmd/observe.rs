@@ -157,7 +157,7 @@ async fn print_stream<W: Write, E: Write>(
 }
 
 /// The next item if the stream has one ready, without waiting.
-async fn poll_once(stream: &mut ResponseStream) -> Option<Option<source::Item>> {
+pub(super) async fn poll_once(stream: &mut ResponseStream) -> Option<Option<source::Item>> {
     std::future::poll_fn(|cx| {
         Poll::Ready(match stream.as_mut().poll_next(cx) {
             Poll::Ready(item) => Some(item),

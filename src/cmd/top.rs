@@ -274,7 +274,7 @@ async fn interactive(
                             return Err(error.into());
                         }
                     }
-                    match aggregate::poll_once(&mut stream).await {
+                    match observe::poll_once(&mut stream).await {
                         Some(next) => item = next,
                         None => break,
                     }
