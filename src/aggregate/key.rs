@@ -9,6 +9,7 @@
 
 use std::fmt::{self, Write};
 
+use super::labels;
 use crate::{
     printer::{self, HostName, Side},
     proto::flow::{Endpoint, Flow, L7FlowType, TrafficDirection, Verdict, layer4, layer7},
@@ -31,9 +32,15 @@ pub enum Level {
     Identity,
     /// The IP address (the MAC address for flows without an IP header).
     Ip,
+    /// Hubble UI's service card (`backend/domain/service`): the security
+    /// identity for cluster endpoints, else `Kind/workload`, else the
+    /// first DNS name or `world` followed by `-sender` or `-receiver`.
+    Service,
 }
 
 impl Level {
+    /// The levels `hubl top`'s `g` goes through. Service is left out: it
+    /// needs labels, which top's reading of a capture skips.
     pub const ALL: [Level; 5] = [
         Level::Pod,
         Level::Workload,
@@ -49,6 +56,7 @@ impl Level {
             Level::Namespace => "namespace",
             Level::Identity => "identity",
             Level::Ip => "ip",
+            Level::Service => "service",
         }
     }
 
@@ -59,7 +67,10 @@ impl Level {
     }
 
     fn parse(text: &str) -> Option<Level> {
-        Level::ALL.into_iter().find(|level| level.name() == text)
+        Level::ALL
+            .into_iter()
+            .chain([Level::Service])
+            .find(|level| level.name() == text)
     }
 }
 
@@ -119,7 +130,9 @@ impl Field {
     fn needs_whole_flows(self) -> bool {
         matches!(
             self,
-            Field::Source(Level::Workload) | Field::Destination(Level::Workload) | Field::L7
+            Field::Source(Level::Workload | Level::Service)
+                | Field::Destination(Level::Workload | Level::Service)
+                | Field::L7
         )
     }
 }
@@ -128,7 +141,7 @@ impl Field {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
     #[error(
-        "invalid --aggregate-by key {0:?}: expected source[:LEVEL], destination[:LEVEL], port, protocol, verdict, drop-reason, direction, node or l7, with LEVEL one of pod, workload, namespace, identity, ip"
+        "invalid --aggregate-by key {0:?}: expected source[:LEVEL], destination[:LEVEL], port, protocol, verdict, drop-reason, direction, node or l7, with LEVEL one of pod, workload, namespace, identity, ip, service"
     )]
     Unknown(String),
     #[error("--aggregate-by names {0:?} twice")]
@@ -237,6 +250,15 @@ impl Key {
     /// The field-mask paths a server must send for this key beyond those
     /// the compact format needs.
     pub fn extra_mask_paths(&self) -> &'static [&'static str] {
+        let service = self.fields.iter().any(|f| {
+            matches!(
+                f,
+                Field::Source(Level::Service) | Field::Destination(Level::Service)
+            )
+        });
+        if service {
+            return SERVICE_MASK_PATHS;
+        }
         let workload = self.fields.iter().any(|f| {
             matches!(
                 f,
@@ -307,6 +329,13 @@ impl Key {
                 printer::write_host_name(out, flow, side, false);
             }
             Level::Identity => write_identity(out, identity),
+            Level::Service => {
+                let names = match side {
+                    Side::Source => &flow.source_names,
+                    Side::Destination => &flow.destination_names,
+                };
+                write_service_id(out, endpoint, names, side == Side::Destination);
+            }
             Level::Workload => {
                 if self.ip_translation
                     && let Some(endpoint) = endpoint
@@ -382,6 +411,47 @@ impl fmt::Display for Key {
         }
         Ok(())
     }
+}
+
+/// What Hubble UI's service cards are made of.
+const SERVICE_MASK_PATHS: &[&str] = &[
+    "source.labels",
+    "destination.labels",
+    "source.workloads",
+    "destination.workloads",
+    "source_names",
+    "destination_names",
+];
+
+/// Hubble UI's `getServiceId`: the card an endpoint belongs to. The side
+/// only tells apart cards outside the cluster, so that the world one talks
+/// to and the world that talks to one are two cards.
+pub fn write_service_id(
+    out: &mut String,
+    endpoint: Option<&Endpoint>,
+    names: &[String],
+    receiver: bool,
+) {
+    let labels = endpoint.map_or(&[][..], |e| &e.labels);
+    let identity = endpoint.map_or(0, |e| e.identity);
+    if identity > 0 && !labels::props(labels).is(labels::Kind::World) {
+        out.push_str(itoa::Buffer::new().format(identity));
+        return;
+    }
+    if let Some(workload) = endpoint.and_then(|e| e.workloads.first())
+        && !workload.name.is_empty()
+        && !workload.kind.is_empty()
+    {
+        out.push_str(&workload.kind);
+        out.push('/');
+        out.push_str(&workload.name);
+        return;
+    }
+    match names.first() {
+        Some(name) => out.push_str(name),
+        None => out.push_str("world"),
+    }
+    out.push_str(if receiver { "-receiver" } else { "-sender" });
 }
 
 /// The parts of an encoded key, in order.

@@ -13,9 +13,10 @@
 //! capture. Tests inject it the same way.
 
 mod key;
+pub mod labels;
 mod summary;
 
-pub use key::{Field, Key, KeyError, Level, drop_code, parts};
+pub use key::{Field, Key, KeyError, Level, drop_code, parts, write_service_id};
 pub use summary::{Summary, SummaryFormat};
 
 use std::collections::HashMap;
@@ -137,14 +138,17 @@ impl Stats {
                 self.last_seen = Some(time);
             }
         }
-        if let Some(l7) = &flow.l7
-            && l7.latency_ns > 0
-            && matches!(l7.record, Some(layer7::Record::Http(_)))
-        {
-            self.latency.add(l7.latency_ns);
+        if let Some(nanos) = http_latency(flow) {
+            self.latency.add(nanos);
         }
         self.rate.add(slice);
     }
+}
+
+fn http_latency(flow: &Flow) -> Option<u64> {
+    let l7 = flow.l7.as_ref()?;
+    (l7.latency_ns > 0 && matches!(l7.record, Some(layer7::Record::Http(_))))
+        .then_some(l7.latency_ns)
 }
 
 fn earlier(a: Timestamp, b: Timestamp) -> bool {
@@ -291,6 +295,21 @@ impl<T: Tally> Aggregator<T> {
         GroupRef {
             slot,
             serial: group.serial,
+        }
+    }
+
+    /// Adds the HTTP latency of `flow` to its group, if the group exists,
+    /// without counting the flow: the service map keeps replies off its
+    /// links, as Hubble UI does, but their latency belongs to the request's
+    /// link (a reply's key is its request's).
+    pub fn add_latency(&mut self, flow: &Flow) {
+        let Some(nanos) = http_latency(flow) else {
+            return;
+        };
+        self.key.encode(flow, &mut self.encoded, &mut self.name);
+        if let Some(&slot) = self.index.get(self.encoded.as_slice()) {
+            self.groups[slot as usize].stats.latency.add(nanos);
+            self.total.latency.add(nanos);
         }
     }
 

@@ -13,7 +13,7 @@ use super::{ObserveArgs, server::parse_duration};
 pub struct AggregateArgs {
     /// Print a summary of flows grouped by these keys instead of the flows:
     /// source[:LEVEL], destination[:LEVEL] (LEVEL: pod, workload, namespace,
-    /// identity, ip; pod if left out), port, protocol, verdict,
+    /// identity, ip, service (Hubble UI's cards); pod if left out), port, protocol, verdict,
     /// drop-reason, direction, node, l7
     #[arg(long, value_name = "KEY[,KEY...]", action = clap::ArgAction::Append)]
     pub aggregate_by: Vec<String>,

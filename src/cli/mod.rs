@@ -5,6 +5,7 @@ mod aggregate;
 mod config;
 mod filters;
 mod list;
+mod map;
 mod metrics;
 mod observe;
 mod serve;
@@ -16,6 +17,7 @@ pub use aggregate::{AggregateArgs, SortOrder, TopCommand};
 pub use config::{ConfigAction, ConfigCommand};
 pub use filters::{FilterFlag, filter_flags_in_order};
 pub use list::{ListCommand, ListOutput, ListTarget};
+pub use map::{MapCommand, MapGrouping, MapOutput};
 pub use metrics::{MetricsCommand, MetricsOutput};
 pub use observe::{
     ColorChoice, EventFormattingArgs, EventsArgs, FilterArgs, FormattingArgs, ObserveArgs,
@@ -73,6 +75,8 @@ pub enum Command {
     Config(ConfigCommand),
     /// List Hubble objects
     List(ListCommand),
+    /// Draw Hubble UI's service map of the flows (Mermaid, DOT, JSON)
+    Map(Box<MapCommand>),
     /// Serve Hubble's Prometheus metrics, counted from the flow stream
     Metrics(Box<MetricsCommand>),
     /// Observe flows and events of a Hubble server

@@ -235,19 +235,36 @@ fn flow_time(response: &GetFlowsResponse) -> Option<Millis> {
     u64::try_from(millis).ok()
 }
 
+/// What `feed` counts flows in: the engine, or what is built on it.
+pub(super) trait Record {
+    fn record(&mut self, flow: &crate::proto::flow::Flow, now: Millis);
+}
+
+impl<T: crate::aggregate::Tally> Record for Aggregator<T> {
+    fn record(&mut self, flow: &crate::proto::flow::Flow, now: Millis) {
+        Aggregator::record(self, flow, now);
+    }
+}
+
+impl Record for crate::map::ServiceMap {
+    fn record(&mut self, flow: &crate::proto::flow::Flow, now: Millis) {
+        crate::map::ServiceMap::record(self, flow, now);
+    }
+}
+
 /// Responses between two looks at the clock on a busy stream.
 const TICK_CHECK: u32 = 256;
 
 /// Counts every flow of `stream`, calling `tick` at each tick until the
 /// stream ends, Ctrl-C or `tick` says to stop. Recoverable errors are
 /// warnings, as in observe.
-pub(super) async fn feed(
+pub(super) async fn feed<R: Record>(
     mut stream: ResponseStream,
-    aggregator: &mut Aggregator,
+    aggregator: &mut R,
     clock: &mut Clock,
     silent_errors: bool,
     mut ticks: Option<tokio::time::Interval>,
-    mut tick: impl FnMut(&Aggregator, &Clock) -> io::Result<ControlFlow<()>>,
+    mut tick: impl FnMut(&R, &Clock) -> io::Result<ControlFlow<()>>,
 ) -> anyhow::Result<Outcome> {
     let mut interrupt = std::pin::pin!(tokio::signal::ctrl_c());
     if super::listen_for_interrupt(interrupt.as_mut()).await {

@@ -6,6 +6,7 @@ mod completion;
 mod config;
 mod events;
 mod list;
+mod map;
 mod metrics;
 mod observe;
 mod serve;
@@ -68,6 +69,11 @@ pub fn main() -> ExitCode {
     {
         top.args.filter_order = crate::cli::filter_flags_in_order(top_matches);
     }
+    if let (Command::Map(map), Some(("map", map_matches))) =
+        (&mut cli.command, matches.subcommand())
+    {
+        map.filter_order = crate::cli::filter_flags_in_order(map_matches);
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -99,6 +105,7 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
             ListTarget::Nodes(_) => list::nodes(command.target.output(), &settings).await,
             ListTarget::Namespaces(_) => list::namespaces(command.target.output(), &settings).await,
         },
+        Command::Map(command) => map::run(&command, &settings).await,
         Command::Metrics(command) => metrics::run(&command, &settings).await,
         Command::Observe(observe) => match &observe.events {
             Some(ObserveEvents::AgentEvents(args)) => events::agent(args, &settings).await,
