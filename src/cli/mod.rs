@@ -11,7 +11,7 @@ mod status;
 mod watch;
 
 pub use config::{ConfigAction, ConfigCommand};
-pub use filters::{FilterFlag, filter_flags_in_order};
+pub use filters::{FILTER_FLAGS, FilterFlag, filter_flags_in_order};
 pub use list::{ListCommand, ListOutput, ListTarget};
 pub use observe::{
     ColorChoice, EventFormattingArgs, EventsArgs, FilterArgs, FormattingArgs, ObserveArgs,
