@@ -94,7 +94,10 @@ fn open_enums(code: &str) -> Result<String, Box<dyn std::error::Error>> {
         return Err("pbjson's enum code changed shape; update open_enums in build.rs".into());
     }
     // protojson takes `null` for any field as the field left out; pbjson
-    // only for messages. Every other field is read as an Option.
+    // only for messages. Every other field is read as an Option. (A null
+    // and then a value for one field is taken, where protojson refuses the
+    // field given twice: pbjson keeps no trace of the null, and tracking it
+    // would cost every field for a line no tool writes.)
     let nulls = [
         (
             r#"Some\(map_\.next_value::<crate::proto::OpenEnum<([\w:]+)>>\(\)\?\.get\(\)\)"#,

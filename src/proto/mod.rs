@@ -147,6 +147,16 @@ fn raw_value<'de, D: Deserializer<'de>>(deserializer: D) -> Result<&'de str, D::
     <&serde_json::value::RawValue>::deserialize(deserializer).map(serde_json::value::RawValue::get)
 }
 
+/// A value as an error message shows it: its start, if it is long (a whole
+/// object where a number belongs).
+fn shown(raw: &str) -> &str {
+    const MAX: usize = 40;
+    match raw.char_indices().nth(MAX) {
+        Some((end, _)) => &raw[..end],
+        None => raw,
+    }
+}
+
 /// A JSON string's contents, unescaped.
 fn string_contents<E: de::Error>(raw: &str) -> Result<Cow<'_, str>, E> {
     serde_json::from_str(raw).map_err(E::custom)
@@ -182,7 +192,7 @@ where
             .map(OpenEnum::new)
             .ok_or_else(|| {
                 de::Error::invalid_value(
-                    de::Unexpected::Other(raw),
+                    de::Unexpected::Other(shown(raw)),
                     &"an enum value name or a 32-bit integer",
                 )
             })
@@ -356,7 +366,10 @@ impl<'de, T: ProtoNumber> Deserialize<'de> for Number<T> {
             None
         };
         value.map(Number).ok_or_else(|| {
-            de::Error::invalid_value(de::Unexpected::Other(raw), &"a number in the field's range")
+            de::Error::invalid_value(
+                de::Unexpected::Other(shown(raw)),
+                &"a number in the field's range",
+            )
         })
     }
 }
