@@ -207,8 +207,8 @@ pub struct Number<T>(pub T);
 /// The numeric types of proto fields, and how each is read from a JSON
 /// number's text.
 pub trait ProtoNumber: Sized {
-    /// Reads a JSON number's text (`text` starts with one; `go_number`
-    /// tells where it ends) as protojson reads it for this type.
+    /// Reads a JSON number's text (nothing else: `go_number` tells where
+    /// one ends) as protojson reads it for this type.
     fn from_json(text: &str) -> Option<Self>;
 
     /// Reads the contents of a JSON string as protojson reads a number
@@ -228,6 +228,20 @@ macro_rules! integer_number {
     ($($t:ty),*) => {$(
         impl ProtoNumber for $t {
             fn from_json(text: &str) -> Option<Self> {
+                // Plain integers, nearly every number of a capture, need no
+                // digits moved: read them as 64 bits, not through i128.
+                // (The text is a JSON number, so no sign or zero leads.)
+                let (negative, digits) = match text.strip_prefix('-') {
+                    Some(digits) => (true, digits),
+                    None => (false, text),
+                };
+                if digits.bytes().all(|b| b.is_ascii_digit()) {
+                    let magnitude: u64 = digits.parse().ok()?;
+                    return match negative {
+                        false => Self::try_from(magnitude).ok(),
+                        true => Self::try_from(-i128::from(magnitude)).ok(),
+                    };
+                }
                 go_integer(text).and_then(|n| Self::try_from(n).ok())
             }
         }
