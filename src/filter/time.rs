@@ -17,7 +17,11 @@ pub fn parse(text: &str, now: DateTime<Utc>) -> Option<Timestamp> {
         let time = if negative { now + ago } else { now - ago };
         return Some(time.into());
     }
-    parse_absolute(text).map(|time| time.with_timezone(&Utc).into())
+    // chrono reads a leap second (`:60`) as a nanosecond count past 10^9,
+    // which is no valid Timestamp; Go's parser refuses the second.
+    parse_absolute(text)
+        .filter(|time| time.timestamp_subsec_nanos() < 1_000_000_000)
+        .map(|time| time.with_timezone(&Utc).into())
 }
 
 fn parse_absolute(text: &str) -> Option<DateTime<FixedOffset>> {
@@ -96,6 +100,14 @@ mod tests {
     fn multibyte_characters_where_the_zone_would_be_are_refused() {
         assert_eq!(at("2\u{36b}023-2"), None);
         assert_eq!(at("2023-01-01T05:00\u{e9}00:0"), None);
+    }
+
+    /// Found by the `time` fuzz target: a leap second gave a Timestamp
+    /// with 10^9 nanoseconds. Hubble refuses the second.
+    #[test]
+    fn leap_seconds_are_refused() {
+        assert_eq!(at("2006-01-01T15:04:60z"), None);
+        assert_eq!(at("2006-01-01T15:04:60Z"), None);
     }
 
     #[test]
