@@ -93,6 +93,42 @@ fn open_enums(code: &str) -> Result<String, Box<dyn std::error::Error>> {
     if code.contains("Invalid variant") || code.contains(" as i32") {
         return Err("pbjson's enum code changed shape; update open_enums in build.rs".into());
     }
+    // protojson takes `null` for any field as the field left out; pbjson
+    // only for messages. Every other field is read as an Option. (A null
+    // and then a value for one field is taken, where protojson refuses the
+    // field given twice: pbjson keeps no trace of the null, and tracking it
+    // would cost every field for a line no tool writes.)
+    let nulls = [
+        (
+            r#"Some\(map_\.next_value::<crate::proto::OpenEnum<([\w:]+)>>\(\)\?\.get\(\)\)"#,
+            "map_.next_value::<::std::option::Option<crate::proto::OpenEnum<$1>>>()?.map(crate::proto::OpenEnum::get)",
+        ),
+        // A name not known is left out of a list, as protojson does.
+        (
+            r#"Some\(map_\.next_value::<Vec<crate::proto::OpenEnum<([\w:]+)>>>\(\)\?\.into_iter\(\)\.map\(crate::proto::OpenEnum::get\)\.collect\(\)\)"#,
+            "map_.next_value::<::std::option::Option<Vec<crate::proto::OpenEnum<$1>>>>()?.map(|v| v.into_iter().filter_map(crate::proto::OpenEnum::known).collect())",
+        ),
+        (
+            r#"Some\(map_\.next_value::<crate::proto::Number<_>>\(\)\?\.0\)"#,
+            "map_.next_value::<::std::option::Option<crate::proto::Number<_>>>()?.map(|x| x.0)",
+        ),
+        (
+            r#"Some\(map_\.next_value::<Vec<crate::proto::Number<_>>>\(\)\?\s*\.into_iter\(\)\.map\(\|x\| x\.0\)\.collect\(\)\)"#,
+            "map_.next_value::<::std::option::Option<Vec<crate::proto::Number<_>>>>()?.map(|v| v.into_iter().map(|x| x.0).collect())",
+        ),
+        (
+            r#"Some\(map_\.next_value\(\)\?\)"#,
+            "map_.next_value::<::std::option::Option<_>>()?",
+        ),
+    ];
+    for (pattern, replacement) in nulls {
+        code = regex::Regex::new(pattern)?
+            .replace_all(&code, replacement)
+            .into_owned();
+    }
+    if code.contains("Some(map_.next_value") {
+        return Err("pbjson's field code changed shape; update open_enums in build.rs".into());
+    }
     // A capture from a newer Hubble has fields this build does not know;
     // pbjson skips them silently. Telling the user once needs to know that
     // one was skipped, which a flag set here tells far more cheaply than

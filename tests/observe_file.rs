@@ -13,8 +13,7 @@ const GOOD: &str = r#"{"flow":{"Summary":"kept"}}"#;
 
 #[test]
 fn a_malformed_line_is_reported_with_its_number_and_skipped() {
-    let input =
-        format!("{GOOD}\nnot json\n\n{GOOD}\r\n{{\"flow\":{{\"verdict\":\"NOPE\"}}}}\n{GOOD}");
+    let input = format!("{GOOD}\nnot json\n\n{GOOD}\r\n{{\"flow\":{{\"verdict\":true}}}}\n{GOOD}");
     let output = run_hubl(
         &args(&["observe", "--input-file", "-", "--color", "never"]),
         input.as_bytes(),
@@ -40,6 +39,30 @@ fn unknown_fields_are_dropped_with_one_warning() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("\"flow.new_field\""), "{stderr}");
+}
+
+/// An enum name from a newer Cilium reads as the unknown value, as
+/// hubble v1.19.4 reads it (`N/A: ... VERDICT_UNKNOWN`), with one warning
+/// for it and any unknown field after it.
+#[test]
+fn unknown_enum_names_read_as_unknown_with_one_warning() {
+    let input = r#"{"flow":{"Summary":"a","verdict":"REDIRECTED_TO_MARS"}}
+{"flow":{"Summary":"b","verdict":"FORWARDED","drop_reason_desc":"NEW_REASON","new_field":1}}
+{"flow":{"Summary":"c","verdict":null,"proxy_port":"1e2"}}
+"#;
+    let output = run_hubl(&args(&["observe", "--input-file", "-"]), input.as_bytes());
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert!(lines[0].ends_with("VERDICT_UNKNOWN (a)"), "{stdout}");
+    assert!(lines[1].ends_with("FORWARDED (b)"), "{stdout}");
+    assert!(lines[2].ends_with("VERDICT_UNKNOWN (c)"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr.trim_end(),
+        "Warning: line 1: unknown Verdict value \"REDIRECTED_TO_MARS\" read as unknown (the capture is from a newer Hubble API); further unknown fields and values are dropped silently"
+    );
 }
 
 #[test]

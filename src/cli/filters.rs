@@ -237,7 +237,7 @@ pub struct FilterArgs {
 }
 
 /// Hubble's name of each filter flag and clap's id for it.
-const FILTER_FLAGS: &[(&str, &str)] = &[
+pub const FILTER_FLAGS: &[(&str, &str)] = &[
     ("not", "not"),
     ("uuid", "uuid"),
     ("node-name", "node_name"),

@@ -15,7 +15,7 @@ mod watch;
 
 pub use aggregate::{AggregateArgs, SortOrder, TopCommand};
 pub use config::{ConfigAction, ConfigCommand};
-pub use filters::{FilterFlag, filter_flags_in_order};
+pub use filters::{FILTER_FLAGS, FilterFlag, filter_flags_in_order};
 pub use list::{ListCommand, ListOutput, ListTarget};
 pub use map::{MapCommand, MapGrouping, MapOutput};
 pub use metrics::{MetricsCommand, MetricsOutput};

@@ -1,12 +1,12 @@
 //! From flags to the `GetFlowsRequest` Hubble would send, and the evaluation
 //! of its `FlowFilter`s for sources that have no server to do it.
 
-mod cel;
+pub mod cel;
 mod cel_check;
 mod flags;
-mod labels;
+pub mod labels;
 mod matcher;
-mod time;
+pub mod time;
 
 pub use flags::build_filters;
 pub use matcher::FlowMatcher;

@@ -17,7 +17,11 @@ pub fn parse(text: &str, now: DateTime<Utc>) -> Option<Timestamp> {
         let time = if negative { now + ago } else { now - ago };
         return Some(time.into());
     }
-    parse_absolute(text).map(|time| time.with_timezone(&Utc).into())
+    // chrono reads a leap second (`:60`) as a nanosecond count past 10^9,
+    // which is no valid Timestamp; Go's parser refuses the second.
+    parse_absolute(text)
+        .filter(|time| time.timestamp_subsec_nanos() < 1_000_000_000)
+        .map(|time| time.with_timezone(&Utc).into())
 }
 
 fn parse_absolute(text: &str) -> Option<DateTime<FixedOffset>> {
@@ -55,7 +59,7 @@ fn split_zone(text: &str) -> Option<(&str, FixedOffset)> {
         return Some((local, FixedOffset::east_opt(0)?));
     }
     let at = text.len().checked_sub(6)?;
-    let (local, zone) = text.split_at(at);
+    let (local, zone) = text.split_at_checked(at)?;
     let sign = match zone.as_bytes()[0] {
         b'+' => 1,
         b'-' => -1,
@@ -88,6 +92,22 @@ mod tests {
         assert_eq!(at("3m").as_deref(), Some("2023-01-02T11:57:00+00:00"));
         assert_eq!(at("1h30m").as_deref(), Some("2023-01-02T10:30:00+00:00"));
         assert_eq!(at("-1h").as_deref(), Some("2023-01-02T13:00:00+00:00"));
+    }
+
+    /// Found by the `time` fuzz target: a zone looked for six bytes from
+    /// the end, inside a character, panicked.
+    #[test]
+    fn multibyte_characters_where_the_zone_would_be_are_refused() {
+        assert_eq!(at("2\u{36b}023-2"), None);
+        assert_eq!(at("2023-01-01T05:00\u{e9}00:0"), None);
+    }
+
+    /// Found by the `time` fuzz target: a leap second gave a Timestamp
+    /// with 10^9 nanoseconds. Hubble refuses the second.
+    #[test]
+    fn leap_seconds_are_refused() {
+        assert_eq!(at("2006-01-01T15:04:60z"), None);
+        assert_eq!(at("2006-01-01T15:04:60Z"), None);
     }
 
     #[test]

@@ -33,12 +33,40 @@ mod timestamp;
 
 pub use timestamp::Timestamp;
 
-use std::{cell::Cell, fmt, marker::PhantomData};
+use std::{
+    borrow::Cow,
+    cell::{Cell, RefCell},
+    marker::PhantomData,
+};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
 thread_local! {
     static UNKNOWN_FIELD_SKIPPED: Cell<bool> = const { Cell::new(false) };
+    static UNKNOWN_ENUM_VALUE: RefCell<Option<UnknownEnumValue>> = const { RefCell::new(None) };
+}
+
+/// An enum value name that this build does not know, read as 0 (the
+/// enum's unknown value), as Hubble reads it once it discards unknowns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownEnumValue {
+    /// The enum's proto name, such as `Verdict`.
+    pub enum_name: &'static str,
+    pub value: String,
+}
+
+/// What a decoder dropped because this build does not know it.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Dropped {
+    pub field: bool,
+    /// The first enum value name not known.
+    pub enum_value: Option<UnknownEnumValue>,
+}
+
+impl Dropped {
+    pub fn anything(&self) -> bool {
+        self.field || self.enum_value.is_some()
+    }
 }
 
 /// Called by the generated JSON decoders (build.rs puts the call there)
@@ -47,21 +75,39 @@ pub fn unknown_field_skipped() {
     UNKNOWN_FIELD_SKIPPED.with(|skipped| skipped.set(true));
 }
 
-/// Runs `decode` and tells whether it skipped fields unknown to this build.
-pub fn noting_unknown_fields<T>(decode: impl FnOnce() -> T) -> (T, bool) {
+fn unknown_enum_value(enum_name: &'static str, value: &str) {
+    UNKNOWN_ENUM_VALUE.with_borrow_mut(|first| {
+        first.get_or_insert_with(|| UnknownEnumValue {
+            enum_name,
+            value: value.to_owned(),
+        });
+    });
+}
+
+/// Runs `decode` and tells what it dropped that this build does not know:
+/// fields, enum value names.
+pub fn noting_unknown_fields<T>(decode: impl FnOnce() -> T) -> (T, Dropped) {
     UNKNOWN_FIELD_SKIPPED.with(|skipped| skipped.set(false));
+    UNKNOWN_ENUM_VALUE.with_borrow_mut(|first| *first = None);
     let value = decode();
-    (
-        value,
-        UNKNOWN_FIELD_SKIPPED.with(|skipped| skipped.replace(false)),
-    )
+    let dropped = Dropped {
+        field: UNKNOWN_FIELD_SKIPPED.with(|skipped| skipped.replace(false)),
+        enum_value: UNKNOWN_ENUM_VALUE.with_borrow_mut(Option::take),
+    };
+    (value, dropped)
 }
 
 /// A proto3 enum field as protojson treats it: a known value is written by
 /// name, an unknown one as its number, and both forms are accepted on input.
-/// build.rs routes pbjson's enum conversions through this type.
+/// A name this build does not know reads as 0 and is noted (see
+/// `noting_unknown_fields`), as Hubble reads it: its retry with
+/// `DiscardUnknown` leaves such a field unset, and a newer Cilium's verdict
+/// or drop reason must not cost the flow. build.rs routes pbjson's enum
+/// conversions through this type.
 pub struct OpenEnum<E> {
-    value: i32,
+    /// `None` for a name not known: a repeated field leaves it out, as
+    /// protojson does.
+    value: Option<i32>,
     kind: PhantomData<E>,
 }
 
@@ -69,24 +115,51 @@ impl<E> OpenEnum<E> {
     /// Wraps the raw number a prost message stores for an enum field.
     pub fn new(value: i32) -> Self {
         Self {
-            value,
+            value: Some(value),
             kind: PhantomData,
         }
     }
 
-    /// The raw number, known to the enum or not.
+    /// The raw number, known to the enum or not; 0 for a name not known.
     pub fn get(self) -> i32 {
+        self.value.unwrap_or_default()
+    }
+
+    /// The raw number, or `None` for a name not known.
+    pub fn known(self) -> Option<i32> {
         self.value
     }
 }
 
 impl<E: TryFrom<i32> + Serialize> Serialize for OpenEnum<E> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match E::try_from(self.value) {
+        let value = self.value.unwrap_or_default();
+        match E::try_from(value) {
             Ok(known) => known.serialize(serializer),
-            Err(_) => serializer.serialize_i32(self.value),
+            Err(_) => serializer.serialize_i32(value),
         }
     }
+}
+
+/// The text of the JSON value being decoded: numbers are read from their
+/// text, as protojson reads them, not through a float.
+fn raw_value<'de, D: Deserializer<'de>>(deserializer: D) -> Result<&'de str, D::Error> {
+    <&serde_json::value::RawValue>::deserialize(deserializer).map(serde_json::value::RawValue::get)
+}
+
+/// A value as an error message shows it: its start, if it is long (a whole
+/// object where a number belongs).
+fn shown(raw: &str) -> &str {
+    const MAX: usize = 40;
+    match raw.char_indices().nth(MAX) {
+        Some((end, _)) => &raw[..end],
+        None => raw,
+    }
+}
+
+/// A JSON string's contents, unescaped.
+fn string_contents<E: de::Error>(raw: &str) -> Result<Cow<'_, str>, E> {
+    serde_json::from_str(raw).map_err(E::custom)
 }
 
 impl<'de, E> Deserialize<'de> for OpenEnum<E>
@@ -94,34 +167,35 @@ where
     E: Deserialize<'de> + Into<i32>,
 {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor<E>(PhantomData<E>);
-
-        impl<'de, E: Deserialize<'de> + Into<i32>> de::Visitor<'de> for Visitor<E> {
-            type Value = OpenEnum<E>;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an enum value name or a 32-bit number")
-            }
-
-            fn visit_i64<Er: de::Error>(self, v: i64) -> Result<Self::Value, Er> {
-                i32::try_from(v)
-                    .map(OpenEnum::new)
-                    .map_err(|_| Er::invalid_value(de::Unexpected::Signed(v), &self))
-            }
-
-            fn visit_u64<Er: de::Error>(self, v: u64) -> Result<Self::Value, Er> {
-                i32::try_from(v)
-                    .map(OpenEnum::new)
-                    .map_err(|_| Er::invalid_value(de::Unexpected::Unsigned(v), &self))
-            }
-
-            fn visit_str<Er: de::Error>(self, v: &str) -> Result<Self::Value, Er> {
-                let known = E::deserialize(de::value::StrDeserializer::<Er>::new(v))?;
-                Ok(OpenEnum::new(known.into()))
-            }
+        let raw = raw_value(deserializer)?;
+        if raw.starts_with('"') {
+            let name = string_contents::<D::Error>(raw)?;
+            return Ok(
+                match E::deserialize(de::value::StrDeserializer::<de::value::Error>::new(&name)) {
+                    Ok(known) => OpenEnum::new(known.into()),
+                    Err(_) => {
+                        let enum_name = std::any::type_name::<E>()
+                            .rsplit("::")
+                            .next()
+                            .unwrap_or("enum");
+                        unknown_enum_value(enum_name, &name);
+                        OpenEnum {
+                            value: None,
+                            kind: PhantomData,
+                        }
+                    }
+                },
+            );
         }
-
-        deserializer.deserialize_any(Visitor(PhantomData))
+        go_integer(raw)
+            .and_then(|n| i32::try_from(n).ok())
+            .map(OpenEnum::new)
+            .ok_or_else(|| {
+                de::Error::invalid_value(
+                    de::Unexpected::Other(shown(raw)),
+                    &"an enum value name or a 32-bit integer",
+                )
+            })
     }
 }
 
@@ -130,30 +204,45 @@ where
 /// number decoding through this type.
 pub struct Number<T>(pub T);
 
-/// The numeric types of proto fields, and how each takes JSON numbers.
-pub trait ProtoNumber: std::str::FromStr + Sized {
-    fn from_u64(value: u64) -> Option<Self>;
-    fn from_i64(value: i64) -> Option<Self>;
-    fn from_f64(value: f64) -> Option<Self>;
+/// The numeric types of proto fields, and how each is read from a JSON
+/// number's text.
+pub trait ProtoNumber: Sized {
+    /// Reads a JSON number's text (nothing else: `go_number` tells where
+    /// one ends) as protojson reads it for this type.
+    fn from_json(text: &str) -> Option<Self>;
+
+    /// Reads the contents of a JSON string as protojson reads a number
+    /// written as a string.
+    fn from_json_string(contents: &str) -> Option<Self> {
+        // protojson refuses spaces around the number, then reads the first
+        // JSON token of the string: what follows a number after a
+        // delimiter (`"5 x"`, `"5,"`) is never looked at.
+        if contents.trim() != contents {
+            return None;
+        }
+        Self::from_json(&contents[..go_number(contents)?])
+    }
 }
 
 macro_rules! integer_number {
     ($($t:ty),*) => {$(
         impl ProtoNumber for $t {
-            fn from_u64(value: u64) -> Option<Self> {
-                Self::try_from(value).ok()
-            }
-            fn from_i64(value: i64) -> Option<Self> {
-                Self::try_from(value).ok()
-            }
-            fn from_f64(value: f64) -> Option<Self> {
-                // protojson takes integral floats such as 1e3 for integers.
-                // The bound is exclusive: u64::MAX and i64::MAX round up to
-                // 2^64 and 2^63 as floats, which are out of range.
-                (value.fract() == 0.0
-                    && value >= <$t>::MIN as f64
-                    && value < <$t>::MAX as f64 + 1.0)
-                    .then(|| value as $t)
+            fn from_json(text: &str) -> Option<Self> {
+                // Plain integers, nearly every number of a capture, need no
+                // digits moved: read them as 64 bits, not through i128.
+                // (The text is a JSON number, so no sign or zero leads.)
+                let (negative, digits) = match text.strip_prefix('-') {
+                    Some(digits) => (true, digits),
+                    None => (false, text),
+                };
+                if digits.bytes().all(|b| b.is_ascii_digit()) {
+                    let magnitude: u64 = digits.parse().ok()?;
+                    return match negative {
+                        false => Self::try_from(magnitude).ok(),
+                        true => Self::try_from(-i128::from(magnitude)).ok(),
+                    };
+                }
+                go_integer(text).and_then(|n| Self::try_from(n).ok())
             }
         }
     )*};
@@ -163,62 +252,139 @@ integer_number!(u32, u64, i32, i64);
 macro_rules! float_number {
     ($($t:ty),*) => {$(
         impl ProtoNumber for $t {
-            fn from_u64(value: u64) -> Option<Self> {
-                Some(value as $t)
+            fn from_json(text: &str) -> Option<Self> {
+                // Go's ParseFloat refuses what overflows to infinity.
+                text.parse::<$t>().ok().filter(|value| value.is_finite())
             }
-            fn from_i64(value: i64) -> Option<Self> {
-                Some(value as $t)
-            }
-            fn from_f64(value: f64) -> Option<Self> {
-                Some(value as $t)
+
+            fn from_json_string(contents: &str) -> Option<Self> {
+                match contents {
+                    "NaN" => Some(<$t>::NAN),
+                    "Infinity" => Some(<$t>::INFINITY),
+                    "-Infinity" => Some(<$t>::NEG_INFINITY),
+                    _ if contents.trim() != contents => None,
+                    _ => Self::from_json(&contents[..go_number(contents)?]),
+                }
             }
         }
     )*};
 }
 float_number!(f32, f64);
 
+/// The length of the JSON number `text` starts with, as Go's protojson
+/// tokenizer finds it, or `None` if it starts with none or the number runs
+/// into a letter, digit or `.+-_`. Like Go, it takes a lone `e` after the
+/// digits as part of the number (`1e}`).
+pub fn go_number(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let digits = |mut at: usize| {
+        while bytes.get(at).is_some_and(u8::is_ascii_digit) {
+            at += 1;
+        }
+        at
+    };
+    let mut at = usize::from(bytes.first() == Some(&b'-'));
+    match bytes.get(at)? {
+        b'0' => at += 1,
+        b'1'..=b'9' => at = digits(at + 1),
+        _ => return None,
+    }
+    if bytes.get(at) == Some(&b'.') && bytes.get(at + 1).is_some_and(u8::is_ascii_digit) {
+        at = digits(at + 1);
+    }
+    if matches!(bytes.get(at), Some(b'e' | b'E')) && at + 1 < bytes.len() {
+        at += 1;
+        if matches!(bytes[at], b'+' | b'-') {
+            at += 1;
+            if at == bytes.len() {
+                return None;
+            }
+        }
+        at = digits(at);
+    }
+    let delimited = bytes
+        .get(at)
+        .is_none_or(|&b| !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'+' | b'.' | b'_')));
+    delimited.then_some(at)
+}
+
+/// The integer a JSON number's text stands for, exactly as protojson
+/// decides it (`normalizeToIntString`): fractions and exponents are fine
+/// if the value is whole (`1e2`, `1.50e1`, `100e-2`), and nothing is ever
+/// rounded through a float. So `1e-400` and `1.0000000000000000001` are
+/// refused, not read as 0 and 1: they are as corrupt to Hubble as any other
+/// bad value, and a capture must give the same flows in both tools. `None`
+/// also for more than 20 digits, which no proto integer holds.
+pub fn go_integer(text: &str) -> Option<i128> {
+    let end = go_number(text)?;
+    if end != text.len() {
+        return None;
+    }
+    // Most numbers are plain integers: no need to move digits around.
+    if !text.contains(['.', 'e', 'E']) {
+        return text.parse().ok();
+    }
+    let (negative, text) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (mantissa, exponent) = match text.find(['e', 'E']) {
+        Some(at) => (&text[..at], &text[at + 1..]),
+        None => (text, ""),
+    };
+    let (integer, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    // Go drops the leading zero of the integer part and trailing zeros of
+    // the fraction before counting digits.
+    let integer = integer.strip_prefix('0').unwrap_or(integer);
+    let fraction = fraction.trim_end_matches('0');
+    if integer.is_empty() && fraction.is_empty() {
+        return Some(0);
+    }
+    let exponent: i64 = match exponent {
+        "" => 0,
+        text => i32::from_str_radix(text, 10).ok()?.into(),
+    };
+    let digits: String = if exponent >= 0 {
+        let exponent = usize::try_from(exponent).ok()?;
+        if fraction.len() > exponent || integer.len() + exponent > 20 {
+            return None;
+        }
+        let zeros = exponent - fraction.len();
+        [integer, fraction, &"0".repeat(zeros)].concat()
+    } else {
+        if !fraction.is_empty() {
+            return None;
+        }
+        let point = i64::try_from(integer.len()).ok()? + exponent;
+        let point = usize::try_from(point).ok()?;
+        if integer[point..].bytes().any(|b| b != b'0') {
+            return None;
+        }
+        integer[..point].to_owned()
+    };
+    if digits.is_empty() {
+        return Some(0);
+    }
+    let value: i128 = digits.parse().ok()?;
+    Some(if negative { -value } else { value })
+}
+
 impl<'de, T: ProtoNumber> Deserialize<'de> for Number<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor<T>(PhantomData<T>);
-
-        impl<T: ProtoNumber> Visitor<T> {
-            fn check<E: de::Error>(
-                value: Option<T>,
-                unexpected: de::Unexpected<'_>,
-            ) -> Result<Number<T>, E> {
-                value
-                    .map(Number)
-                    .ok_or_else(|| E::invalid_value(unexpected, &"a number in the field's range"))
-            }
-        }
-
-        impl<T: ProtoNumber> de::Visitor<'_> for Visitor<T> {
-            type Value = Number<T>;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a number or a string holding one")
-            }
-
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-                Self::check(T::from_u64(v), de::Unexpected::Unsigned(v))
-            }
-
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-                Self::check(T::from_i64(v), de::Unexpected::Signed(v))
-            }
-
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-                Self::check(T::from_f64(v), de::Unexpected::Float(v))
-            }
-
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                v.parse()
-                    .map(Number)
-                    .map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))
-            }
-        }
-
-        deserializer.deserialize_any(Visitor(PhantomData))
+        let raw = raw_value(deserializer)?;
+        let value = if raw.starts_with('"') {
+            T::from_json_string(&string_contents::<D::Error>(raw)?)
+        } else if raw.starts_with(['-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9']) {
+            T::from_json(raw)
+        } else {
+            None
+        };
+        value.map(Number).ok_or_else(|| {
+            de::Error::invalid_value(
+                de::Unexpected::Other(shown(raw)),
+                &"a number in the field's range",
+            )
+        })
     }
 }
 
@@ -237,6 +403,34 @@ mod tests {
         assert_eq!(number::<u32>("1e3"), Some(1000));
         assert_eq!(number::<i32>("-5"), Some(-5));
         assert_eq!(number::<f64>("\"1.5\""), Some(1.5));
+    }
+
+    /// What hubble v1.19.4 printed for each `proxy_port` (a uint32) value:
+    /// protojson's reading, to the digit.
+    #[test]
+    fn numbers_as_hubble_reads_them() {
+        for (json, read) in [
+            (r#""7 x""#, Some(7)),
+            (r#""5,""#, Some(5)),
+            ("1.0000000000000000001", None),
+            (r#""-0""#, Some(0)),
+            ("-0", Some(0)),
+            ("100e-2", Some(1)),
+            ("0.5e1", Some(5)),
+            ("1E1", Some(10)),
+            (r#""1e2""#, Some(100)),
+            (r#""\u0031""#, Some(1)),
+            ("18446744073709551615", None),
+            ("4294967295.0", Some(u32::MAX)),
+            (r#""0x10""#, None),
+            ("1e+2", Some(100)),
+            (r#""1e+}""#, None),
+            ("1e-400", None),
+            (r#"" 1""#, None),
+            (r#""+1""#, None),
+        ] {
+            assert_eq!(number::<u32>(json), read, "{json}");
+        }
     }
 
     #[test]

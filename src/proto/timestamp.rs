@@ -37,31 +37,115 @@ impl Timestamp {
         if let Some(parsed) = Self::parse_utc(text.as_bytes()) {
             return Ok(parsed);
         }
-        let error = || TimestampError(text.to_owned());
-        let fraction_digits = text
-            .split_once('.')
-            .map(|(_, rest)| rest.bytes().take_while(u8::is_ascii_digit).count());
-        // chrono also takes a space or lower-case `t`/`z`; Go's RFC 3339
-        // parser does not.
-        if text.as_bytes().get(10) != Some(&b'T') || text.contains('z') {
-            return Err(error());
-        }
-        if fraction_digits.is_some_and(|n| n == 0 || n > 9) {
-            return Err(error());
-        }
-        let parsed = DateTime::parse_from_rfc3339(text).map_err(|_| error())?;
-        let seconds = parsed.timestamp();
-        // chrono reads a leap second (`:60`) as nanos past 10^9; Go's
-        // parser refuses it.
-        if !(MIN_SECONDS..=MAX_SECONDS).contains(&seconds)
-            || parsed.timestamp_subsec_nanos() >= 1_000_000_000
+        Self::parse_go(text.as_bytes()).ok_or_else(|| TimestampError(text.to_owned()))
+    }
+
+    /// What protojson accepts, any form: Go's `time.Parse(time.RFC3339Nano,
+    /// ...)`, which is laxer than RFC 3339 (a one-digit hour, a comma
+    /// before the fraction, any number of fraction digits, offsets up to
+    /// 24:60), then protojson's own checks (years 1 to 9999, at most nine
+    /// digits after a `.`). Hubble reads every line whose times pass these:
+    /// refusing more would lose flows that it prints.
+    fn parse_go(text: &[u8]) -> Option<Self> {
+        let mut at = 0;
+        // Go's getnum: one or two digits, exactly two if `fixed`.
+        let number = |at: &mut usize, fixed: bool| -> Option<i64> {
+            let digit = |at: usize| {
+                text.get(at)
+                    .filter(|b| b.is_ascii_digit())
+                    .map(|b| i64::from(b - b'0'))
+            };
+            let first = digit(*at)?;
+            match digit(*at + 1) {
+                Some(second) => {
+                    *at += 2;
+                    Some(first * 10 + second)
+                }
+                None if fixed => None,
+                None => {
+                    *at += 1;
+                    Some(first)
+                }
+            }
+        };
+        let literal = |at: &mut usize, byte: u8| (text.get(*at) == Some(&byte)).then(|| *at += 1);
+        let year = text.get(..4)?.iter().try_fold(0_i64, |year, &b| {
+            b.is_ascii_digit().then(|| year * 10 + i64::from(b - b'0'))
+        })?;
+        at += 4;
+        literal(&mut at, b'-')?;
+        let month = number(&mut at, true)?;
+        literal(&mut at, b'-')?;
+        let day = number(&mut at, true)?;
+        literal(&mut at, b'T')?;
+        let hour = number(&mut at, false)?;
+        literal(&mut at, b':')?;
+        let minute = number(&mut at, true)?;
+        literal(&mut at, b':')?;
+        let second = number(&mut at, true)?;
+        let mut nanos = 0;
+        if matches!(text.get(at), Some(b'.' | b','))
+            && text.get(at + 1).is_some_and(u8::is_ascii_digit)
         {
-            return Err(error());
+            let digits = text[at + 1..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            // Go reads nine digits and drops the rest.
+            for position in 0..9 {
+                nanos *= 10;
+                if position < digits {
+                    nanos += i64::from(text[at + 1 + position] - b'0');
+                }
+            }
+            at += 1 + digits;
         }
-        Ok(Self {
-            seconds,
-            nanos: i32::try_from(parsed.timestamp_subsec_nanos()).map_err(|_| error())?,
-        })
+        let offset = match text.get(at..)? {
+            [b'Z'] => 0,
+            [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+                let two = |a: u8, b: u8| {
+                    (a.is_ascii_digit() && b.is_ascii_digit())
+                        .then(|| i64::from(a - b'0') * 10 + i64::from(b - b'0'))
+                };
+                let (hours, minutes) = (two(*h1, *h2)?, two(*m1, *m2)?);
+                if hours > 24 || minutes > 60 {
+                    return None;
+                }
+                let offset = (hours * 60 + minutes) * 60;
+                if *sign == b'-' { -offset } else { offset }
+            }
+            _ => return None,
+        };
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+        let month_days = match month {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if leap => 29,
+            2 => 28,
+            _ => return None,
+        };
+        if day == 0 || day > month_days || hour > 23 || minute > 59 || second > 59 {
+            return None;
+        }
+        let seconds =
+            days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second
+                - offset;
+        // protojson's own checks: the range, and at most nine digits
+        // between the last `.` and the zone.
+        let point = text.iter().rposition(|&b| b == b'.');
+        let zone = text.iter().rposition(|&b| matches!(b, b'Z' | b'-' | b'+'));
+        if let (Some(point), Some(zone)) = (point, zone)
+            && zone >= point
+            && zone - point > 10
+        {
+            return None;
+        }
+        (MIN_SECONDS..=MAX_SECONDS)
+            .contains(&seconds)
+            .then(|| Self {
+                seconds,
+                nanos: i32::try_from(nanos).unwrap_or_default(),
+            })
     }
 }
 
@@ -363,6 +447,48 @@ mod tests {
                 .to_rfc3339_opts(SecondsFormat::AutoSi, true);
             assert_eq!(std::str::from_utf8(&text[..len]).unwrap(), chrono);
         }
+    }
+
+    /// What hubble v1.19.4 read (as printed back) or refused for each
+    /// `time`: Go's lax parser, then protojson's checks.
+    #[test]
+    fn reads_what_hubble_reads() {
+        for (text, read) in [
+            ("2023-01-03T0:49:57Z", Some("2023-01-03T00:49:57Z")),
+            ("2023-01-03T00:49:57,5Z", Some("2023-01-03T00:49:57.500Z")),
+            (
+                "2023-01-03T00:49:57,1234567891234Z",
+                Some("2023-01-03T00:49:57.123456789Z"),
+            ),
+            ("2023-01-03T00:49:57.1234567891Z", None),
+            ("2023-01-03T00:49:57+24:00", Some("2023-01-02T00:49:57Z")),
+            ("2023-01-03T00:49:57+24:60", Some("2023-01-01T23:49:57Z")),
+            ("2023-01-03T00:49:57+25:00", None),
+            ("2023-01-03T00:49:57-01:30", Some("2023-01-03T02:19:57Z")),
+            ("2023-02-29T00:49:57Z", None),
+            ("2023-01-03T24:00:00Z", None),
+            ("2023-1-03T00:49:57Z", None),
+            ("0000-01-01T00:00:00Z", None),
+            (
+                "2023-01-03T00:49:57.5+01:00",
+                Some("2023-01-02T23:49:57.500Z"),
+            ),
+            ("2023-01-03T00:49:57.123.5Z", None),
+            ("2023-01-03T7:49:57.123456789012+01:00", None),
+            ("+023-01-03T00:49:57Z", None),
+            ("2023-01-03T00:49:57+0100", None),
+            ("2023-00-03T00:49:57Z", None),
+        ] {
+            let parsed = Timestamp::parse(text).ok().map(|t| round_trip_of(t));
+            assert_eq!(parsed.as_deref(), read, "{text}");
+        }
+    }
+
+    fn round_trip_of(timestamp: Timestamp) -> String {
+        serde_json::to_string(&timestamp)
+            .unwrap()
+            .trim_matches('"')
+            .to_owned()
     }
 
     #[test]

@@ -330,11 +330,18 @@ impl Lines {
                     }));
                 }
             };
-            let warning = unknown.filter(|_| !self.warned_unknown).map(|field| {
+            let warning = unknown.filter(|_| !self.warned_unknown).map(|unknown| {
                 self.warned_unknown = true;
-                SourceError::UnknownField {
-                    line: line_number,
-                    field,
+                match unknown {
+                    Unknown::Field(field) => SourceError::UnknownField {
+                        line: line_number,
+                        field,
+                    },
+                    Unknown::EnumValue(value) => SourceError::UnknownEnumValue {
+                        line: line_number,
+                        enum_name: value.enum_name,
+                        value: value.value,
+                    },
                 }
             });
             let selected = self.select(response);
@@ -447,25 +454,47 @@ fn trim_line_end(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
-/// Decodes one jsonpb line. Unknown fields are dropped, as the latest Hubble
-/// does; the first one met is returned so that the caller can warn once.
-pub fn decode_line(text: &[u8]) -> Result<(GetFlowsResponse, Option<String>), String> {
+/// What a line had that this build does not know, dropped from the flow:
+/// reported once per input, as Hubble reports the first line it could read
+/// only by discarding unknown fields and enum values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unknown {
+    /// A field, by its path in the response.
+    Field(String),
+    /// An enum value name, read as 0.
+    EnumValue(crate::proto::UnknownEnumValue),
+}
+
+/// Decodes one jsonpb line as Hubble's protojson does. What this build does
+/// not know is dropped, as the latest Hubble does; the first thing met is
+/// returned so that the caller can warn once.
+///
+/// One difference is left: protojson's tokenizer also takes a number that
+/// ends in a bare exponent mark (`"port":80e,`, read as 80), which is not
+/// JSON and which serde_json refuses. Taking it would mean a JSON parser of
+/// our own for the fallback path, for lines that only a corrupted capture
+/// holds; such a line is reported with its number, so nothing is lost
+/// silently.
+pub fn decode_line(text: &[u8]) -> Result<(GetFlowsResponse, Option<Unknown>), String> {
     decode(text, true)
 }
 
-/// `decode_line`, naming an unknown field only if `name_unknown`: finding
-/// its path means decoding the line a second time.
-fn decode(text: &[u8], name_unknown: bool) -> Result<(GetFlowsResponse, Option<String>), String> {
+/// `decode_line`, naming what is unknown only if `name_unknown`: finding a
+/// field's path means decoding the line a second time.
+fn decode(text: &[u8], name_unknown: bool) -> Result<(GetFlowsResponse, Option<Unknown>), String> {
     // One UTF-8 check for the whole line is cheaper than one per string.
     let text = std::str::from_utf8(text).map_err(|e| format!("invalid UTF-8: {e}"))?;
-    let (response, skipped) = crate::proto::noting_unknown_fields(|| {
+    let (response, dropped) = crate::proto::noting_unknown_fields(|| {
         let mut deserializer = serde_json::Deserializer::from_str(text);
         let response = GetFlowsResponse::deserialize(&mut deserializer)?;
         deserializer.end().map(|()| response)
     });
     let response = response.map_err(|e| e.to_string())?;
-    if !(skipped && name_unknown) {
+    if !(dropped.anything() && name_unknown) {
         return Ok((response, None));
+    }
+    if !dropped.field {
+        return Ok((response, dropped.enum_value.map(Unknown::EnumValue)));
     }
     let mut unknown = None;
     let mut deserializer = serde_json::Deserializer::from_str(text);
@@ -473,5 +502,7 @@ fn decode(text: &[u8], name_unknown: bool) -> Result<(GetFlowsResponse, Option<S
         // serde_ignored marks the message inside a oneof as `?`: leave it out.
         unknown.get_or_insert_with(|| path.to_string().replace(".?", ""));
     });
-    Ok((response, unknown))
+    // The path is only a nicety: the warning stands without it.
+    let field = unknown.unwrap_or_else(|| "?".to_owned());
+    Ok((response, Some(Unknown::Field(field))))
 }

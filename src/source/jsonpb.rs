@@ -13,9 +13,9 @@
 //! a null where a value should be, an `Any`, any syntax error) yields
 //! `None`, and the caller decodes the line with serde, which gives the same
 //! flow, the warnings and the error messages. So everything they accept,
-//! they must decode as serde does. (The headline reading checks the fields
-//! it skips for JSON syntax and string escapes only, not for their types,
-//! names or keys given twice inside them.)
+//! they must decode as serde does, and both take the same lines: the
+//! headline reading checks the fields it leaves out as the full one reads
+//! them, only without keeping them.
 //!
 //! Left out of headline flows: the flow's UUID and interface, endpoint
 //! cluster names, labels and workloads, node labels, HTTP and Kafka
@@ -224,8 +224,9 @@ fn read_flow(cursor: &mut Cursor<'_, '_>) -> Option<flow::Flow> {
             b"socket_cookie" => cursor.extra(&mut flow.socket_cookie, Cursor::number)?,
             b"cgroup_id" => cursor.extra(&mut flow.cgroup_id, Cursor::number)?,
             b"Summary" => flow.summary = cursor.string()?,
-            // An Any needs its type registry: left to pbjson.
-            b"extensions" => cursor.headline_skip()?,
+            // An Any needs its type registry: left to pbjson, in both
+            // readings, so that both take the same lines.
+            b"extensions" => return None,
             b"egress_allowed_by" => flow.egress_allowed_by = cursor.vec(policy)?,
             b"ingress_allowed_by" => flow.ingress_allowed_by = cursor.vec(policy)?,
             b"egress_denied_by" => flow.egress_denied_by = cursor.vec(policy)?,
@@ -792,21 +793,21 @@ mod tests {
             "{\"flow\":{\"node_name\":\"a\tb\"}}",
             "{\"flow\":{}}\t",
             r#"{"flow":{}} x"#,
-            // Numbers protojson takes that are left to serde_json.
-            r#"{"flow":{"proxy_port":1e3}}"#,
+            // Numbers out of range or not JSON.
             r#"{"flow":{"proxy_port":4294967296}}"#,
             r#"{"flow":{"proxy_port":01}}"#,
-            r#"{"flow":{"verdict":-0}}"#,
+            r#"{"flow":{"proxy_port":1e-400}}"#,
+            r#"{"flow":{"proxy_port":"+1"}}"#,
             // A bad escape in a string that headline output skips.
             r#"{"flow":{"source":{"labels":["a\q"]}}}"#,
         ] {
             assert!(decode_whole(line).is_none(), "{line}");
             assert!(decode(line).is_none(), "{line}");
         }
-        // Extensions need a type registry; headline output skips them.
+        // Extensions need a type registry: left to serde in both readings.
         let extensions = r#"{"flow":{"extensions":{"@type":"x"}}}"#;
         assert!(decode_whole(extensions).is_none());
-        assert!(decode(extensions).is_some());
+        assert!(decode(extensions).is_none());
         let deep = format!(
             r#"{{"flow":{{"source":{{"labels":[{}1{}]}}}}}}"#,
             "[".repeat(200),
@@ -814,6 +815,27 @@ mod tests {
         );
         assert!(decode(&deep).is_none());
         assert!(decode_whole(&deep).is_none());
+    }
+
+    /// Numbers as protojson reads them, by hand as in full.
+    #[test]
+    fn numbers_with_fractions_and_exponents_are_read_as_protojson_reads_them() {
+        for (line, port) in [
+            (r#"{"flow":{"proxy_port":1e3}}"#, 1000),
+            (r#"{"flow":{"proxy_port":"1e3"}}"#, 1000),
+            (r#"{"flow":{"proxy_port":1.5e1}}"#, 15),
+            (r#"{"flow":{"proxy_port":"100e-2"}}"#, 1),
+            (r#"{"flow":{"proxy_port":-0}}"#, 0),
+            // protojson reads a string's first token only.
+            (r#"{"flow":{"proxy_port":"7 x"}}"#, 7),
+        ] {
+            let whole = decode_whole(line).unwrap();
+            assert_eq!(whole, full(line), "{line}");
+            let Some(super::ResponseTypes::Flow(flow)) = &whole.response_types else {
+                panic!("{line}");
+            };
+            assert_eq!(flow.proxy_port, port, "{line}");
+        }
     }
 
     #[test]

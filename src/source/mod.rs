@@ -10,7 +10,7 @@ mod portforward;
 mod scan;
 pub mod version;
 
-pub use file::{FileSource, decode_line};
+pub use file::{FileSource, Unknown, decode_line};
 pub use follow::{AgentEvents, Backoff, DebugEvents, Dial, Feed, Flows, Follow, Printed};
 pub use grpc::{ConnectOptions, Connection, EventStream, OBSERVER_SERVICE, TlsOptions, connect};
 pub use jsonpb::{decode as decode_line_lean, decode_whole as decode_line_whole, recycle};
@@ -39,9 +39,21 @@ pub enum SourceError {
     /// A line had fields this version does not know. They are dropped and
     /// the flow is kept; reported once per input, as Hubble does.
     #[error(
-        "line {line}: unknown field {field:?} dropped (the capture is from a newer Hubble API); further unknown fields are dropped silently"
+        "line {line}: unknown field {field:?} dropped (the capture is from a newer Hubble API); further unknown fields and values are dropped silently"
     )]
     UnknownField { line: u64, field: String },
+
+    /// A line had an enum value name this version does not know. It reads
+    /// as 0, the enum's unknown value, and the flow is kept; reported once
+    /// per input (with unknown fields), as Hubble does.
+    #[error(
+        "line {line}: unknown {enum_name} value {value:?} read as unknown (the capture is from a newer Hubble API); further unknown fields and values are dropped silently"
+    )]
+    UnknownEnumValue {
+        line: u64,
+        enum_name: &'static str,
+        value: String,
+    },
 
     /// The filters of the request are not valid.
     #[error(transparent)]
@@ -125,7 +137,9 @@ impl SourceError {
     pub fn is_recoverable(&self) -> bool {
         matches!(
             self,
-            SourceError::Malformed { .. } | SourceError::UnknownField { .. }
+            SourceError::Malformed { .. }
+                | SourceError::UnknownField { .. }
+                | SourceError::UnknownEnumValue { .. }
         )
     }
 
