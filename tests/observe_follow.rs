@@ -352,6 +352,69 @@ fn a_stream_cut_every_few_flows_loses_nothing() {
     );
 }
 
+/// The flows an aggregation by node counted: its summaries are of
+/// everything seen so far, so the latest count of each node's group.
+fn counted(lines: &[String]) -> u64 {
+    let mut latest = std::collections::BTreeMap::new();
+    for line in lines {
+        let group: serde_json::Value = serde_json::from_str(line).expect("a JSON group");
+        latest.insert(
+            group["node"].to_string(),
+            group["flows"].as_u64().unwrap_or_default(),
+        );
+    }
+    latest.values().sum()
+}
+
+#[test]
+fn aggregations_are_followed_through_cuts_and_count_each_flow_once() {
+    let timeline = Timeline::new(300, 0, Duration::ZERO, Duration::from_millis(1));
+    let relay = BufferedRelay::start(
+        Arc::clone(&timeline),
+        any_port(),
+        Behaviour {
+            cut_every: Some(7),
+            ..Behaviour::default()
+        },
+    );
+    let hubl = Hubl::spawn(
+        &[
+            "observe",
+            "--server",
+            &relay.server(),
+            "--follow",
+            "--all",
+            "--aggregate-by",
+            "node",
+            "--aggregate-interval",
+            "200ms",
+            "-o",
+            "json",
+        ],
+        &[QUICK_BACKOFF],
+    );
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        thread::sleep(Duration::from_millis(300));
+        let lines = hubl.lines.lock().expect("not poisoned").clone();
+        if !lines.is_empty() && counted(&lines) >= 300 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not all flows counted: {lines:?}"
+        );
+    }
+    // A few more summaries: nothing is counted twice.
+    thread::sleep(Duration::from_millis(600));
+    let (lines, stderr) = hubl.stop();
+    assert_eq!(counted(&lines), 300, "{stderr}");
+    assert!(
+        count(&stderr, "; reconnecting\n") >= 300 / 7 - 1,
+        "{stderr}"
+    );
+}
+
 #[test]
 fn agent_events_are_followed_through_cuts() {
     // Events at the same time from the same node are identical here (flows

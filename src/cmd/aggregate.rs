@@ -5,6 +5,7 @@
 use std::{
     io::{self, BufWriter, Write},
     ops::ControlFlow,
+    sync::Arc,
     task::Poll,
     time::{Duration, Instant},
 };
@@ -22,7 +23,7 @@ use crate::{
         observer::{GetFlowsRequest, GetFlowsResponse, get_flows_response::ResponseTypes},
     },
     serve::Demo,
-    source::{self, ResponseStream},
+    source::{Flows, Printed, ResponseStream},
 };
 
 const OUTPUT_BUFFER: usize = 64 * 1024;
@@ -30,7 +31,7 @@ const OUTPUT_BUFFER: usize = 64 * 1024;
 /// Summaries of a followed stream come this often unless told otherwise.
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
 
-pub async fn run(args: &ObserveArgs, settings: &Settings) -> anyhow::Result<Outcome> {
+pub async fn run(args: &ObserveArgs, settings: &Arc<Settings>) -> anyhow::Result<Outcome> {
     let key = key_of(args)?;
     let format = match args.formatting.output {
         Output::Table => SummaryFormat::Table,
@@ -161,21 +162,26 @@ pub(super) fn request(
     Ok(request)
 }
 
-/// Observe's source for these flags: a capture is read headline only
-/// unless the key needs more.
+/// Observe's source for these flags, followed through lost connections
+/// as observe follows it: a capture is read headline only unless the key
+/// needs more.
 pub(super) async fn open<T: crate::aggregate::Tally>(
     args: &ObserveArgs,
     request: GetFlowsRequest,
-    settings: &Settings,
+    settings: &Arc<Settings>,
     demo: Option<&Demo>,
     aggregator: &Aggregator<T>,
-) -> anyhow::Result<ResponseStream> {
-    observe::open(
-        args.other.input_file.as_deref(),
-        !aggregator.key().needs_whole_flows(),
+) -> anyhow::Result<(ResponseStream, Printed<Flows>)> {
+    observe::flows(
+        observe::Source {
+            input_file: args.other.input_file.as_deref(),
+            headline_only: !aggregator.key().needs_whole_flows(),
+            follow: args.selectors.follow,
+            reconnect: args.selectors.reconnect,
+            demo,
+        },
         request,
         settings,
-        demo,
     )
     .await
     .context("cannot aggregate flows")
@@ -259,7 +265,7 @@ const TICK_CHECK: u32 = 256;
 /// stream ends, Ctrl-C or `tick` says to stop. Recoverable errors are
 /// warnings, as in observe.
 pub(super) async fn feed<R: Record>(
-    mut stream: ResponseStream,
+    (mut stream, consumed): (ResponseStream, Printed<Flows>),
     aggregator: &mut R,
     clock: &mut Clock,
     silent_errors: bool,
@@ -293,7 +299,12 @@ pub(super) async fn feed<R: Record>(
                     let now = clock.at(&response);
                     aggregator.record(flow, now);
                 }
-                source::recycle(response);
+                consumed.give(response);
+            }
+            Some(Err(error)) if error.is_notice() => {
+                if !silent_errors {
+                    eprintln!("{error}");
+                }
             }
             Some(Err(error)) if error.is_recoverable() => {
                 if !silent_errors {

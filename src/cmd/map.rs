@@ -4,6 +4,7 @@
 use std::{
     io::{self, BufWriter, Write},
     ops::ControlFlow,
+    sync::Arc,
 };
 
 use super::{
@@ -22,7 +23,7 @@ use crate::{
 /// (`GET_FLOWS_LAST` in its backend).
 const DEFAULT_LAST: u64 = 10_000;
 
-pub async fn run(command: &MapCommand, settings: &Settings) -> anyhow::Result<Outcome> {
+pub async fn run(command: &MapCommand, settings: &Arc<Settings>) -> anyhow::Result<Outcome> {
     let mut args = command.observe_args();
     let selectors = &mut args.selectors;
     if !selectors.all
@@ -61,12 +62,16 @@ pub async fn run(command: &MapCommand, settings: &Settings) -> anyhow::Result<Ou
         false => None,
     };
     // Cards need labels, workloads and names at every grouping.
-    let stream = observe::open(
-        args.other.input_file.as_deref(),
-        false,
+    let stream = observe::flows(
+        observe::Source {
+            input_file: args.other.input_file.as_deref(),
+            headline_only: false,
+            follow,
+            reconnect: args.selectors.reconnect,
+            demo: demo.as_ref(),
+        },
         request,
         settings,
-        demo.as_ref(),
     )
     .await?;
     let mut clock = match follow {

@@ -25,7 +25,7 @@ use crate::{
 /// memory stays bounded even when nobody scrapes.
 const EXPIRY_INTERVAL: Duration = Duration::from_secs(30);
 
-pub async fn run(command: &MetricsCommand, settings: &Settings) -> anyhow::Result<Outcome> {
+pub async fn run(command: &MetricsCommand, settings: &Arc<Settings>) -> anyhow::Result<Outcome> {
     let (spec, from) = spec_values(command, settings);
     let metrics = metrics::parse_spec(&spec)
         .and_then(|specs| Metrics::new(&specs))
@@ -88,12 +88,16 @@ pub async fn run(command: &MetricsCommand, settings: &Settings) -> anyhow::Resul
         true => Some(Demo::start().await?),
         false => None,
     };
-    let stream = super::observe::open(
-        command.input_file.as_deref(),
-        false,
+    let (stream, counted) = super::observe::flows(
+        super::observe::Source {
+            input_file: command.input_file.as_deref(),
+            headline_only: false,
+            follow,
+            reconnect: selectors.reconnect,
+            demo: demo.as_ref(),
+        },
         request,
         settings,
-        demo.as_ref(),
     )
     .await?;
     let metrics = Arc::new(Mutex::new(metrics.live(follow)));
@@ -108,12 +112,12 @@ pub async fn run(command: &MetricsCommand, settings: &Settings) -> anyhow::Resul
                 );
             }
             let server = tokio::spawn(metrics::serve(listener, Arc::clone(&metrics)));
-            let outcome = count(stream, &metrics, command.silent_errors, true).await;
+            let outcome = count(stream, counted, &metrics, command.silent_errors, true).await;
             server.abort();
             outcome
         }
         None => {
-            let outcome = count(stream, &metrics, command.silent_errors, false).await?;
+            let outcome = count(stream, counted, &metrics, command.silent_errors, false).await?;
             if outcome == Outcome::Success {
                 let metrics = metrics.lock().unwrap_or_else(|p| p.into_inner());
                 print(&metrics, command.output)?;
@@ -161,6 +165,7 @@ fn spec_values(command: &MetricsCommand, settings: &Settings) -> (Vec<String>, S
 /// healthy.
 async fn count(
     mut stream: source::ResponseStream,
+    counted: source::Printed<source::Flows>,
     metrics: &Mutex<Metrics>,
     silent_errors: bool,
     follow: bool,
@@ -188,7 +193,18 @@ async fn count(
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .process(&response);
-                source::recycle(response);
+                counted.give(response);
+            }
+            Some(Err(error)) if error.is_notice() => {
+                if matches!(error, source::SourceError::Reconnected { .. }) {
+                    metrics
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .count_reconnect();
+                }
+                if !silent_errors {
+                    eprintln!("{error}");
+                }
             }
             Some(Err(error)) if error.is_recoverable() => {
                 if !silent_errors {

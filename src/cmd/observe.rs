@@ -66,17 +66,19 @@ pub async fn run(command: &ObserveCommand, settings: &Arc<Settings>) -> anyhow::
         true => Some(Demo::start().await?),
         false => None,
     };
-    let (stream, printed) = if args.selectors.follow
-        && args.other.input_file.is_none()
-        && settings.reconnect(args.selectors.reconnect)?
-    {
-        follow(request, settings, demo.as_ref()).await?
-    } else {
-        let headline_only = !matches!(args.formatting.output, Output::Json | Output::Jsonpb);
-        let input_file = args.other.input_file.as_deref();
-        let stream = open(input_file, headline_only, request, settings, demo.as_ref()).await?;
-        (stream, Printed::release())
-    };
+    let headline_only = !matches!(args.formatting.output, Output::Json | Output::Jsonpb);
+    let (stream, printed) = flows(
+        Source {
+            input_file: args.other.input_file.as_deref(),
+            headline_only,
+            follow: args.selectors.follow,
+            reconnect: args.selectors.reconnect,
+            demo: demo.as_ref(),
+        },
+        request,
+        settings,
+    )
+    .await?;
     let stdout = io::stdout().lock();
     // `--silent-errors` silences node status events too, as in Hubble.
     let stderr: Box<dyn Write> = if args.other.silent_errors {
@@ -92,9 +94,44 @@ pub async fn run(command: &ObserveCommand, settings: &Arc<Settings>) -> anyhow::
     print_stream(stream, printer, printed, args.other.silent_errors).await
 }
 
-/// The flow stream of a request: from a capture, the demo relay or the
-/// server. `hubl metrics` reads its flows through this too.
-pub(super) async fn open(
+/// Where a command's flows come from, as its flags say.
+pub(super) struct Source<'a> {
+    pub input_file: Option<&'a str>,
+    /// Read a capture's flows headline only.
+    pub headline_only: bool,
+    /// `--follow`: the server's stream is followed through lost
+    /// connections, unless `--reconnect=false` says otherwise.
+    pub follow: bool,
+    pub reconnect: Option<bool>,
+    pub demo: Option<&'a Demo>,
+}
+
+/// The flows of a request, and where each is handed back once consumed
+/// (so that a resumed stream skips what was consumed already). Every
+/// command that reads flows (observe, metrics, aggregations, top, map)
+/// reads them through this.
+pub(super) async fn flows(
+    source: Source<'_>,
+    request: crate::proto::observer::GetFlowsRequest,
+    settings: &Arc<Settings>,
+) -> anyhow::Result<(ResponseStream, Printed<Flows>)> {
+    if source.follow && source.input_file.is_none() && settings.reconnect(source.reconnect)? {
+        return follow(request, settings, source.demo).await;
+    }
+    let stream = open(
+        source.input_file,
+        source.headline_only,
+        request,
+        settings,
+        source.demo,
+    )
+    .await?;
+    Ok((stream, Printed::release()))
+}
+
+/// The flow stream of a request, read once: from a capture, the demo relay
+/// or the server.
+async fn open(
     input_file: Option<&str>,
     headline_only: bool,
     request: crate::proto::observer::GetFlowsRequest,

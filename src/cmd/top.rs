@@ -5,6 +5,7 @@
 use std::{
     io::{self, BufWriter, IsTerminal, Write},
     ops::ControlFlow,
+    sync::Arc,
     time::Duration,
 };
 
@@ -22,7 +23,7 @@ use crate::{
     cli::{Output, SortOrder, TopCommand},
     printer,
     serve::Demo,
-    source::ResponseStream,
+    source::{Flows, Printed, ResponseStream},
     top::{self, Action, Header, Input, State},
 };
 
@@ -36,7 +37,7 @@ const RATE_WINDOW_MS: u64 = 10_000;
 /// Responses taken at most before the view looks at keys and the clock.
 const BATCH: usize = 4096;
 
-pub async fn run(command: &TopCommand, settings: &Settings) -> anyhow::Result<Outcome> {
+pub async fn run(command: &TopCommand, settings: &Arc<Settings>) -> anyhow::Result<Outcome> {
     let args = &command.args;
     let key = aggregate::key_of(args)?;
     let from_file = args.other.input_file.is_some();
@@ -99,7 +100,7 @@ pub async fn run(command: &TopCommand, settings: &Settings) -> anyhow::Result<Ou
 /// `top -b`: a title line and the table every interval, and once more
 /// at the end of the stream.
 async fn batch(
-    stream: ResponseStream,
+    stream: (ResponseStream, Printed<Flows>),
     mut aggregator: Aggregator,
     mut clock: Clock,
     summary: Summary,
@@ -218,7 +219,7 @@ fn keys() -> mpsc::Receiver<Input> {
 }
 
 async fn interactive(
-    mut stream: ResponseStream,
+    (mut stream, consumed): (ResponseStream, Printed<Flows>),
     mut state: State,
     mut clock: Clock,
     refresh: Duration,
@@ -266,8 +267,14 @@ async fn interactive(
                         }
                         Some(Ok(response)) => {
                             let now = clock.at(&response);
+                            // The view keeps the last flows for Enter; a
+                            // stream that may resume needs them too.
+                            if consumed.resumes() {
+                                consumed.give(response.clone());
+                            }
                             state.record(response, now);
                         }
+                        Some(Err(error)) if error.is_notice() => warnings.push(error.to_string()),
                         Some(Err(error)) if error.is_recoverable() => warnings.push(error.to_string()),
                         Some(Err(error)) => {
                             drop(screen);

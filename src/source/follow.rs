@@ -250,6 +250,12 @@ impl<F: Feed> Printed<F> {
         Self(None)
     }
 
+    /// Whether a stream may be resumed, so that consumed responses are
+    /// worth handing back.
+    pub fn resumes(&self) -> bool {
+        self.0.is_some()
+    }
+
     /// Takes a response that was printed.
     pub fn give(&self, response: F::Response) {
         let (Some(boundary), Some(time)) = (&self.0, F::time(&response)) else {
