@@ -172,7 +172,7 @@ fn status_of_an_unhealthy_server_fails() {
             relay.server()
         )
     );
-    assert_eq!(failed(&output), "Error: not healthy\n");
+    assert_eq!(failed(&output), "not healthy\n");
 }
 
 fn nodes() -> Vec<Node> {
@@ -477,7 +477,7 @@ fn agent_events_request_follows_hubble() {
     );
     assert_eq!(
         failed(&table),
-        "Error: table output format is not compatible with follow mode\n"
+        "table output format is not compatible with follow mode\n"
     );
 }
 
@@ -525,7 +525,7 @@ fn event_stream_errors_show_the_server_message() {
         stdout(&output),
         "Nov 14 22:13:21.000: AGENT_STARTED (start time: Nov 14 22:13:20.123)\n"
     );
-    assert_eq!(failed(&output), "Error: agent events are not enabled\n");
+    assert_eq!(failed(&output), "agent events are not enabled\n");
 }
 
 #[test]
@@ -705,7 +705,7 @@ fn client_certificate_flags_are_checked_as_hubble_does() {
     let only_cert = home.hubl(&["status", "--tls-client-cert-file", "c.pem"], &[]);
     assert!(
         failed(&only_cert).starts_with(
-            "Error: invalid flag(s): certificate and private key are both required, but only one was provided"
+            "invalid flag(s): certificate and private key are both required, but only one was provided"
         ),
         "{}",
         stderr(&only_cert)
@@ -721,7 +721,7 @@ fn client_certificate_flags_are_checked_as_hubble_does() {
         &[],
     );
     assert!(
-        failed(&no_tls).starts_with("Error: invalid flag(s): transport layer security required"),
+        failed(&no_tls).starts_with("invalid flag(s): transport layer security required"),
         "{}",
         stderr(&no_tls)
     );
@@ -729,7 +729,7 @@ fn client_certificate_flags_are_checked_as_hubble_does() {
     let output = home.hubl(&["status", "--tls", "--tls-ca-cert-files", &bad_ca], &[]);
     assert_eq!(
         failed(&output),
-        format!("Error: cannot process cert '{bad_ca}': must be a PEM encoded certificate\n")
+        format!("cannot process cert '{bad_ca}': must be a PEM encoded certificate\n")
     );
 }
 
@@ -757,7 +757,7 @@ fn basic_auth_accepted_and_rejected() {
     let half = setup.status(&["--basic-auth-username", "hubble"]);
     assert_eq!(
         failed(&half),
-        "Error: invalid flag(s): must specify both basic-auth-username and basic-auth-password\n"
+        "invalid flag(s): must specify both basic-auth-username and basic-auth-password\n"
     );
     // The variables work as the flags do.
     let from_env = setup.home.hubl(
@@ -830,7 +830,7 @@ fn plain_text_to_a_tls_server_says_to_add_tls() {
         let error = failed(&setup.home.hubl(command, &[]));
         assert!(
             error.starts_with(&format!(
-                "Error: failed to connect to '{server}': the server answered with TLS: add --tls"
+                "failed to connect to '{server}': the server answered with TLS: add --tls"
             )) || error.contains(&format!(
                 "failed to connect to '{server}': the server answered with TLS: add --tls"
             )),
@@ -1008,10 +1008,10 @@ fn config_view_get_set_reset() {
     let bad = home.hubl(&["config", "set", "tls", "maybe"], &env);
     assert_eq!(
         failed(&bad),
-        "Error: cannot assign value=maybe for key=tls, expected type=bool\n"
+        "cannot assign value=maybe for key=tls, expected type=bool\n"
     );
     let unknown = home.hubl(&["config", "get", "nope"], &env);
-    assert_eq!(failed(&unknown), "Error: unknown key: nope\n");
+    assert_eq!(failed(&unknown), "unknown key: nope\n");
 
     succeeded(&home.hubl(&["config", "reset", "server"], &env));
     let get = home.hubl(&["config", "get", "server"], &env);
@@ -1029,7 +1029,7 @@ fn a_broken_config_file_is_reported() {
     let config = home.file("broken.yaml", "server: [unclosed\n");
     let output = home.hubl(&["status", "--config", &config], &[]);
     assert!(
-        failed(&output).starts_with(&format!("Error: config file {config} is not valid YAML")),
+        failed(&output).starts_with(&format!("config file {config} is not valid YAML")),
         "{}",
         stderr(&output)
     );

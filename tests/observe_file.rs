@@ -85,7 +85,7 @@ fn table_output_cannot_follow() {
     assert!(output.stdout.is_empty());
     assert_eq!(
         String::from_utf8_lossy(&output.stderr),
-        "Error: table output format is not compatible with follow mode\n"
+        "table output format is not compatible with follow mode\n"
     );
 }
 

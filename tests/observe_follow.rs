@@ -588,7 +588,7 @@ fn rejected_credentials_after_a_restart_end_the_command() {
     );
     assert_eq!(count(&stderr, "; reconnecting\n"), 1, "{stderr}");
     assert!(
-        stderr.contains("Error: rpc error: code = Unauthenticated desc = invalid credentials\n"),
+        stderr.contains("rpc error: code = Unauthenticated desc = invalid credentials\n"),
         "{stderr}"
     );
     assert!(!stderr.contains("reconnected after"), "{stderr}");
@@ -622,7 +622,7 @@ fn without_reconnect_a_lost_relay_ends_the_command_as_in_hubble() {
             printed,
             expected_flows(&timeline.flows()[first..first + printed.len()])
         );
-        assert!(stderr.starts_with("Error: rpc error: code = "), "{stderr}");
+        assert!(stderr.starts_with("rpc error: code = "), "{stderr}");
         assert!(!stderr.contains("reconnecting"), "{stderr}");
     }
 }
@@ -658,7 +658,7 @@ fn without_follow_a_cut_stream_prints_what_came_and_fails() {
     );
     assert_eq!(
         stderr,
-        "Error: rpc error: code = Unavailable desc = the test relay cuts the stream\n"
+        "rpc error: code = Unavailable desc = the test relay cuts the stream\n"
     );
     assert_eq!(relay.requests().len(), 1);
 }

@@ -249,8 +249,11 @@ fn a_closed_pipe_ends_quietly() {
     writer.join().expect("the writer does not panic");
     assert_eq!(output.status.code(), Some(0));
     let stderr = String::from_utf8_lossy(&output.stderr);
+    // Node status messages only: no error about the pipe.
     assert!(
-        !stderr.contains("Broken pipe") && !stderr.contains("Error"),
+        stderr
+            .lines()
+            .all(|line| line.contains(" [hubble-relay]: ")),
         "{stderr}"
     );
 }

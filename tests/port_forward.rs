@@ -308,7 +308,7 @@ fn a_missing_service_names_the_namespace_and_the_flags_to_change() {
     let error = failure(&setup.run(&["observe", "-P"]));
     assert!(
         error.starts_with(
-            "Error: failed to port forward: failed to get service \"hubble-relay\": services \"hubble-relay\" not found\n"
+            "failed to port forward: failed to get service \"hubble-relay\": services \"hubble-relay\" not found\n"
         ),
         "{error}"
     );
@@ -332,7 +332,7 @@ fn a_service_without_pods_is_reported_as_hubble_reports_it() {
     let error = failure(&setup.run(&["status", "-P"]));
     assert!(
         error.starts_with(
-            "Error: failed to port forward: failed to get service \"hubble-relay\": no pods found for service: hubble-relay\n"
+            "failed to port forward: failed to get service \"hubble-relay\": no pods found for service: hubble-relay\n"
         ),
         "{error}"
     );
@@ -404,7 +404,7 @@ fn a_numeric_target_port_is_forwarded_as_is_and_an_unknown_name_is_refused() {
     let error = failure(&unknown.run(&["status", "-P"]));
     assert!(
         error.starts_with(
-            "Error: failed to port forward: failed to lookup container port with service port 80: \
+            "failed to port forward: failed to lookup container port with service port 80: \
              Pod 'hubble-relay-1' does not have a named port 'http'\n"
         ),
         "{error}"
@@ -446,7 +446,7 @@ fn rejected_credentials_say_so() {
     let error = failure(&run(&["observe", "-P", "--kubeconfig", &kubeconfig], &[]));
     assert!(
         error.starts_with(
-            "Error: failed to port forward: failed to get service \"hubble-relay\": Unauthorized\n"
+            "failed to port forward: failed to get service \"hubble-relay\": Unauthorized\n"
         ),
         "{error}"
     );
@@ -471,10 +471,7 @@ fn a_refused_websocket_upgrade_prints_the_kubectl_command_that_works() {
         refuse_upgrade: true,
     });
     let error = failure(&setup.run(&["observe", "-P"]));
-    assert!(
-        error.starts_with("Error: failed to port forward: "),
-        "{error}"
-    );
+    assert!(error.starts_with("failed to port forward: "), "{error}");
     assert!(
         error.contains("refused to open a WebSocket port-forward"),
         "{error}"
@@ -503,9 +500,7 @@ fn a_missing_context_lists_the_ones_there_are() {
         &[],
     ));
     assert!(
-        error.starts_with(
-            "Error: failed to create k8s port forwader: context \"prod\" does not exist\n"
-        ),
+        error.starts_with("failed to create k8s port forwader: context \"prod\" does not exist\n"),
         "{error}"
     );
     assert!(error.contains("it defines: fake"), "{error}");
@@ -638,7 +633,7 @@ fn without_a_kubeconfig_the_error_says_where_it_looked() {
     ));
     assert!(
         error.starts_with(
-            "Error: failed to create k8s port forwader: invalid configuration: no configuration has been provided\n"
+            "failed to create k8s port forwader: invalid configuration: no configuration has been provided\n"
         ),
         "{error}"
     );

@@ -80,7 +80,7 @@ pub fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("Error: failed to start the async runtime: {error}");
+            eprintln!("failed to start the async runtime: {error}");
             return ExitCode::FAILURE;
         }
     };
@@ -89,7 +89,8 @@ pub fn main() -> ExitCode {
         Ok(Outcome::Interrupted) => ExitCode::from(EXIT_INTERRUPTED),
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("Error: {error:#}");
+            // Hubble prints the bare message (its main.go), and so do we.
+            eprintln!("{error:#}");
             ExitCode::FAILURE
         }
     }
