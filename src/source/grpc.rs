@@ -1120,7 +1120,7 @@ impl ServerCertVerifier for AcceptAnyCertificate {
 
 /// tonic's transport errors say "transport error" at the top and the useful
 /// part ("Connection refused") at the bottom of the chain.
-fn error_chain(error: &dyn StdError) -> String {
+pub(super) fn error_chain(error: &dyn StdError) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -18,6 +18,7 @@ use std::{
     task::{Context, Poll},
 };
 
+use super::grpc::error_chain;
 use k8s_openapi::{
     api::core::v1::{Pod, Service},
     apimachinery::pkg::util::intstr::IntOrString,
@@ -501,20 +502,6 @@ fn kube_reason(error: &kube::Error) -> String {
         kube::Error::Api(status) if !status.message.is_empty() => status.message.clone(),
         other => error_chain(other),
     }
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 /// Loads the configuration as kubectl does: `--kubeconfig`, else the files
