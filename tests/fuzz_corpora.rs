@@ -21,7 +21,14 @@ fn replay(target: &str, check: fn(&[u8])) {
             let path = entry.expect("a readable corpus").path();
             let data = fs::read(&path).expect("a readable input");
             inputs += 1;
-            if panic::catch_unwind(|| check(&data)).is_err() {
+            // On a stack as large as hubl's command thread has: the
+            // deepest CEL expressions accepted need it.
+            let replayed = std::thread::Builder::new()
+                .stack_size(hubl::filter::cel::EVALUATION_STACK)
+                .spawn(move || panic::catch_unwind(|| check(&data)))
+                .expect("a thread to replay on")
+                .join();
+            if !matches!(replayed, Ok(Ok(()))) {
                 failed.push(path.display().to_string());
             }
         }

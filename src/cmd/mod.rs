@@ -74,6 +74,24 @@ pub fn main() -> ExitCode {
     {
         map.filter_order = crate::cli::filter_flags_in_order(map_matches);
     }
+    // A thread of our own has a known stack, whatever `ulimit -s` says: a
+    // `--cel-expression` is evaluated by recursion, one frame per level.
+    let command = std::thread::Builder::new()
+        .name("hubl".to_owned())
+        .stack_size(crate::filter::cel::EVALUATION_STACK)
+        .spawn(move || execute(cli));
+    match command.map(std::thread::JoinHandle::join) {
+        Ok(Ok(code)) => code,
+        // The panic hook has printed the panic.
+        Ok(Err(_)) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("failed to start a thread for the command: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn execute(cli: Cli) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

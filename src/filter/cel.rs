@@ -10,9 +10,10 @@ use std::{
 };
 
 use cel::{
-    Context, Env, IdedExpr, Program,
-    common::ast::{CallExpr, EntryExpr, Expr, LiteralValue},
+    Context, Env, IdedExpr, ParseError,
+    common::ast::{CallExpr, EntryExpr, Expr, IdedEntryExpr, LiteralValue},
     objects::{Key, Map, Value},
+    parser::Parser,
 };
 use prost::Message;
 use prost_types::{
@@ -132,17 +133,14 @@ impl CelFilter {
     pub fn new(expressions: &[String]) -> Result<Self, FilterError> {
         let programs = expressions
             .iter()
-            .map(|expression| {
-                let mut expression = compile(expression)?.expression().clone();
-                rewrite_has(&mut expression);
-                Ok(expression)
-            })
+            .map(|expression| compile(expression))
             .collect::<Result<_, FilterError>>()?;
         Ok(Self { programs })
     }
 
     /// Whether any expression is `true` for `flow`; errors and non-boolean
-    /// results count as `false`, as in Hubble.
+    /// results count as `false`, as in Hubble. Deep expressions need a thread
+    /// with [`EVALUATION_STACK`].
     pub fn matches(&self, flow: &Flow) -> bool {
         let mut context = Context::with_env(Arc::clone(&ENV));
         context.add_variable_from_value("_flow", flow_value(flow));
@@ -230,27 +228,145 @@ fn rewrite_has(expression: &mut IdedExpr) {
     }
 }
 
-/// Parses and type-checks `expression`, with cel-go's messages on failure.
-fn compile(expression: &str) -> Result<Program, FilterError> {
-    let program = Program::compile(expression).map_err(|errors| {
-        let report: Vec<String> = errors
-            .errors
+/// cel-go's parser limit (its default `MaxRecursionDepth`), which Hubble
+/// keeps: 249 nested expressions compile, the 250th is refused.
+const MAX_RECURSION_DEPTH: u16 = 250;
+
+/// cel-go's default limit on the length of an expression, in characters.
+const MAX_CODE_POINTS: usize = 100_000;
+
+/// The stack a thread needs to evaluate any expression `CelFilter` accepts:
+/// evaluation recurses once per nesting level (about 40 KB a level
+/// unoptimized, 250 levels at most).
+pub const EVALUATION_STACK: usize = 32 << 20;
+
+/// The stack parsing and checking run on. The ANTLR-generated parser goes
+/// through a dozen rules per nesting level with large frames (over 100 KB a
+/// level unoptimized), so cel-go's depth would overflow even a main thread's
+/// 8 MiB; a reservation costs address space only, pages are committed as
+/// they are touched.
+const COMPILE_STACK: usize = 256 << 20;
+
+/// Parses and type-checks `expression`, with cel-go's messages on failure,
+/// into the tree `CelFilter` evaluates.
+fn compile(expression: &str) -> Result<IdedExpr, FilterError> {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("cel-compile".to_owned())
+            .stack_size(COMPILE_STACK)
+            .spawn_scoped(scope, || compile_here(expression))
+            .map_err(|error| {
+                FilterError::Cel(format!(
+                    "cannot start a thread to parse the expression: {error}"
+                ))
+            })?
+            .join()
+            .unwrap_or_else(|_| Err(FilterError::Cel("the CEL parser failed".to_owned())))
+    })
+}
+
+/// Whether `error` is the parser's depth limit. The crate passes it up as
+/// the text of an aborted parse, with follow-on errors about the rules the
+/// abort left empty; cel-go reports it alone.
+fn is_recursion_limit(error: &ParseError) -> bool {
+    error.msg.contains("Recursion limit of ")
+}
+
+fn compile_here(expression: &str) -> Result<IdedExpr, FilterError> {
+    let size = expression.chars().count();
+    if size > MAX_CODE_POINTS {
+        return Err(FilterError::Cel(format!(
+            "ERROR: <input>:-1:0: expression code point size exceeds limit: size: {size}, limit {MAX_CODE_POINTS}"
+        )));
+    }
+    let (mut tree, source) = Parser::new()
+        // The crate takes the deepest nesting it accepts; cel-go, the first
+        // it refuses.
+        .max_recursion_depth(MAX_RECURSION_DEPTH - 1)
+        .parse_with_source_info(expression)
+        .map_err(|errors| {
+            if errors.errors.iter().any(is_recursion_limit) {
+                // cel-go reports its limit without a position.
+                return FilterError::Cel(format!(
+                    "ERROR: <input>:-1:0: expression recursion limit exceeded: {MAX_RECURSION_DEPTH}"
+                ));
+            }
+            let report: Vec<String> = errors
+                .errors
+                .iter()
+                .map(|error| {
+                    let (line, column) = error.pos;
+                    cel_check::format_issue(
+                        expression,
+                        usize::try_from(line).unwrap_or(1),
+                        usize::try_from(column).unwrap_or(1),
+                        &error.msg,
+                    )
+                })
+                .collect();
+            FilterError::Cel(report.join("\n"))
+        })?;
+    if visit_depth(&tree) > usize::from(MAX_RECURSION_DEPTH) {
+        // cel-go builds its tree by recursion too, and limits that as well.
+        return Err(FilterError::Cel(
+            "ERROR: <input>:-1:0: max recursion depth exceeded".to_owned(),
+        ));
+    }
+    cel_check::check(&tree, &source, expression).map_err(FilterError::Cel)?;
+    rewrite_has(&mut tree);
+    Ok(tree)
+}
+
+/// Operators whose nesting cel-go's tree builder counts: relations,
+/// arithmetic, conditionals and indexing (`&&` and `||` become balanced
+/// trees, and negations and global calls are not counted).
+const COUNTED_OPERATORS: &[&str] = &[
+    "_==_", "_!=_", "_<_", "_<=_", "_>_", "_>=_", "@in", "_+_", "_-_", "_*_", "_/_", "_%_",
+    "_?_:_", "_[_]",
+];
+
+/// How deep cel-go's tree builder recurses for `expression`: the most
+/// selections, member calls (macros included), counted operators nested in
+/// one another. Without this bound a chain such as `1 + 1 + ... + 1`, which
+/// the parser's own limit does not see, would nest deep enough to overflow
+/// the evaluation's stack.
+fn visit_depth(expression: &IdedExpr) -> usize {
+    fn deepest<'a>(parts: impl Iterator<Item = &'a IdedExpr>) -> usize {
+        parts.map(visit_depth).max().unwrap_or(0)
+    }
+    fn entries(entries: &[IdedEntryExpr]) -> impl Iterator<Item = &IdedExpr> {
+        entries
             .iter()
-            .map(|error| {
-                let (line, column) = error.pos;
-                cel_check::format_issue(
-                    expression,
-                    usize::try_from(line).unwrap_or(1),
-                    usize::try_from(column).unwrap_or(1),
-                    &error.msg,
-                )
+            .flat_map(|entry| match &entry.expr {
+                EntryExpr::MapEntry(entry) => [Some(&entry.key), Some(&entry.value)],
+                EntryExpr::StructField(field) => [Some(&field.value), None],
             })
-            .collect();
-        FilterError::Cel(report.join("\n"))
-    })?;
-    cel_check::check(program.expression(), program.source_info(), expression)
-        .map_err(FilterError::Cel)?;
-    Ok(program)
+            .flatten()
+    }
+    match &expression.expr {
+        Expr::Select(select) => 1 + visit_depth(&select.operand),
+        Expr::Call(call) => {
+            let counted =
+                call.target.is_some() || COUNTED_OPERATORS.contains(&call.func_name.as_str());
+            usize::from(counted) + deepest(call.target.as_deref().into_iter().chain(&call.args))
+        }
+        Expr::Comprehension(comprehension) => {
+            1 + deepest(
+                [
+                    &comprehension.iter_range,
+                    &comprehension.accu_init,
+                    &comprehension.loop_cond,
+                    &comprehension.loop_step,
+                    &comprehension.result,
+                ]
+                .into_iter(),
+            )
+        }
+        Expr::List(list) => deepest(list.elements.iter()),
+        Expr::Map(map) => deepest(entries(&map.entries)),
+        Expr::Struct(structure) => deepest(entries(&structure.entries)),
+        Expr::Ident(_) | Expr::Literal(_) | Expr::Unspecified => 0,
+    }
 }
 
 /// Checks `expression` as Hubble compiles it, before it is sent to a server.
@@ -565,5 +681,55 @@ mod tests {
     fn enum_values_by_their_package_name() {
         assert!(matches("flow.Verdict.DROPPED == _flow.verdict", DROP));
         assert!(!matches("_flow.verdict == flow.Verdict.FORWARDED", DROP));
+    }
+
+    fn refusal(expression: &str) -> String {
+        match CelFilter::new(&[expression.to_owned()]) {
+            Err(FilterError::Cel(report)) => report,
+            Err(other) => panic!("{other}"),
+            Ok(_) => panic!("accepted an expression nested too deep"),
+        }
+    }
+
+    /// cel-go's limits, with the messages hubble v1.19.4 printed.
+    #[test]
+    fn nesting_and_size_are_limited_as_cel_go_limits_them() {
+        let parenthesized = |n| format!("{}true{}", "(".repeat(n), ")".repeat(n));
+        assert!(CelFilter::new(&[parenthesized(249)]).is_ok());
+        assert_eq!(
+            refusal(&parenthesized(250)),
+            "ERROR: <input>:-1:0: expression recursion limit exceeded: 250"
+        );
+        let sum = |n| format!("{} > 0", vec!["1"; n].join(" + "));
+        assert!(CelFilter::new(&[sum(250)]).is_ok());
+        assert_eq!(
+            refusal(&sum(251)),
+            "ERROR: <input>:-1:0: max recursion depth exceeded"
+        );
+        assert_eq!(
+            refusal(&format!("true{}", " ".repeat(100_000))),
+            "ERROR: <input>:-1:0: expression code point size exceeds limit: size: 100004, \
+             limit 100000"
+        );
+    }
+
+    /// The deepest expressions accepted evaluate on a thread with
+    /// `EVALUATION_STACK`, as the command's thread has, unoptimized too.
+    #[test]
+    fn the_deepest_accepted_expressions_evaluate() {
+        let deepest = [
+            format!("{}true{}", "(".repeat(249), " && true)".repeat(249)),
+            format!("{}true{} != []", "[".repeat(249), "]".repeat(249)),
+            format!("{} == 250", vec!["1"; 250].join(" + ")),
+            format!("{}1{} == 1", "-(-(".repeat(124), "))".repeat(124)),
+        ];
+        let filter = CelFilter::new(&deepest).unwrap();
+        let evaluated = std::thread::Builder::new()
+            .stack_size(EVALUATION_STACK)
+            .spawn(move || filter.matches(&flow(DROP)))
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(evaluated);
     }
 }
