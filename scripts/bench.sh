@@ -9,8 +9,17 @@
 # negated namespace filters, `--aggregate-by source,destination,port,verdict`
 # (with its CPU as a ratio of compact's, from the same run), and
 # `observe --server` against `hubl serve` on loopback (client process only)
-# when this build has `serve`. The table is printed and written to
-# bench-results/latest.md for comparison between commits.
+# when this build has `serve`: -o compact, jsonpb and json (what log
+# shippers send on), and 20 negated namespace filters the server evaluates,
+# each also as a ratio to a decode-only floor measured in the same run
+# (examples/decode_floor.rs: tonic and prost decode every response, nothing
+# is printed). With hubble (HUBBLE=path, or hubble on PATH) the same
+# scenarios run with hubble too, and hubl's CPU is given as a ratio to it.
+# The table is printed and written to bench-results/latest.md for
+# comparison between commits.
+#
+# PROFILE (default dist, the profile of release binaries) picks the cargo
+# profile measured; PROFILE=release measures what `cargo install` builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,13 +33,15 @@ if [[ ! -x /usr/bin/time ]]; then
     exit 1
 fi
 
-cargo build --release --locked --quiet
-cargo build --release --locked --quiet --example gen_capture
-HUBL=target/release/hubl
+PROFILE=${PROFILE:-dist}
+cargo build --profile "$PROFILE" --locked --quiet --bin hubl --example gen_capture --example decode_floor
+BUILT=target/$PROFILE
+HUBL=$BUILT/hubl
+HUBBLE=${HUBBLE:-$(command -v hubble || true)}
 
 if [[ ! -s $CAPTURE ]]; then
     echo "generating $FLOWS flows into $CAPTURE" >&2
-    target/release/examples/gen_capture "$FLOWS" >"$CAPTURE.tmp"
+    "$BUILT/examples/gen_capture" "$FLOWS" >"$CAPTURE.tmp"
     mv "$CAPTURE.tmp" "$CAPTURE"
 fi
 
@@ -57,6 +68,14 @@ cpu = statistics.median(r[0] + r[1] for r in rows)
 wall = statistics.median(r[2] for r in rows)
 rss = statistics.median(r[3] for r in rows)
 print(f"{cpu:.3f} {wall:.3f} {rss:.0f}")'
+}
+
+# A table row: NAME, CPU, the CPU it is compared with, and the target ratio
+# (may be empty).
+ratio() {
+    python3 -c 'import sys
+name, ours, theirs, target = sys.argv[1:]
+print("| %s | %.3fx | %s |" % (name, float(ours) / float(theirs), "<= " + target + "x" if target else ""))' "$@"
 }
 
 NOT_FILTERS=()
@@ -96,16 +115,29 @@ start_server() {
 }
 if "$HUBL" serve --help >/dev/null 2>&1; then
     PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    add "grpc floor: decode only" "$BUILT/examples/decode_floor" "127.0.0.1:$PORT"
     add "grpc --all -o compact" "$HUBL" observe --server "127.0.0.1:$PORT" --all -o compact
+    add "grpc --all -o jsonpb" "$HUBL" observe --server "127.0.0.1:$PORT" --all -o jsonpb
+    add "grpc --all -o json" "$HUBL" observe --server "127.0.0.1:$PORT" --all -o json
+    add "grpc --all -o compact, 20 --not --namespace" "$HUBL" observe --server "127.0.0.1:$PORT" --all -o compact "${NOT_FILTERS[@]}"
+fi
+if [[ -n $HUBBLE ]]; then
+    # hubble reads a capture from stdin only.
+    add "hubble file -o compact" bash -c 'exec "$0" observe --input-file - -o compact <"$1"' "$HUBBLE" "$CAPTURE"
+    add "hubble file -o jsonpb" bash -c 'exec "$0" observe --input-file - -o jsonpb <"$1"' "$HUBBLE" "$CAPTURE"
+    if [[ -n ${PORT:-} ]]; then
+        add "hubble grpc --all -o compact" "$HUBBLE" observe --server "127.0.0.1:$PORT" --all -o compact
+        add "hubble grpc --all -o jsonpb" "$HUBBLE" observe --server "127.0.0.1:$PORT" --all -o jsonpb
+    fi
 fi
 
 {
-    echo "# hubl benchmark: $FLOWS flows, median of $RUNS runs ($(git rev-parse --short HEAD 2>/dev/null || echo unknown), $(nproc) cores)"
+    echo "# hubl benchmark: $FLOWS flows, median of $RUNS runs ($(git rev-parse --short HEAD 2>/dev/null || echo unknown), profile $PROFILE, $(nproc) cores)"
     echo
     echo "| scenario | CPU-s per 1M flows | wall s | flows/s | peak RSS MiB |"
     echo "|---|---:|---:|---:|---:|"
     for i in "${!NAMES[@]}"; do
-        if [[ ${NAMES[$i]} == grpc* && -z $SERVER_PID ]]; then
+        if [[ ${NAMES[$i]} == *grpc* && -z $SERVER_PID ]]; then
             start_server
         fi
         read -r cpu wall rss < <(eval "measure ${CMDS[$i]}")
@@ -122,6 +154,30 @@ PY
             python3 -c 'import sys; print(f"\nmetrics / compact CPU: {float(sys.argv[1]) / float(sys.argv[2]):.2f}x (budget 1.5x)")' "${CPU[$name]}" "${CPU[file -o compact]}"
         fi
     done
+    floor=${CPU[grpc floor: decode only]:-}
+    if [[ -n $floor ]]; then
+        echo
+        echo "| gRPC CPU / decode-only floor | ratio | target |"
+        echo "|---|---:|---:|"
+        for name in "grpc --all -o compact:0.7" "grpc --all -o jsonpb:1.2" "grpc --all -o json:" \
+            "grpc --all -o compact, 20 --not --namespace:" "hubble grpc --all -o compact:" \
+            "hubble grpc --all -o jsonpb:"; do
+            scenario=${name%:*} target=${name##*:}
+            [[ -n ${CPU[$scenario]:-} ]] || continue
+            ratio "$scenario" "${CPU[$scenario]}" "$floor" "$target"
+        done
+    fi
+    if [[ -n ${CPU[hubble file -o compact]:-} ]]; then
+        echo
+        echo "| hubl CPU / hubble v1.19.4 CPU | ratio | target |"
+        echo "|---|---:|---:|"
+        for name in "file -o compact:hubble file -o compact:0.04" "file -o jsonpb:hubble file -o jsonpb:0.06" \
+            "grpc --all -o compact:hubble grpc --all -o compact:" "grpc --all -o jsonpb:hubble grpc --all -o jsonpb:"; do
+            IFS=: read -r ours theirs target <<<"$name"
+            [[ -n ${CPU[$ours]:-} && -n ${CPU[$theirs]:-} ]] || continue
+            ratio "$ours" "${CPU[$ours]}" "${CPU[$theirs]}" "$target"
+        done
+    fi
     if [[ -n ${CPU[$AGGREGATE]:-} ]]; then
         python3 -c 'import sys; print(f"\n--aggregate-by CPU / -o compact CPU: {float(sys.argv[1]) / float(sys.argv[2]):.2f} (target <= 1.5)")' \
             "${CPU[$AGGREGATE]}" "${CPU[file -o compact]}"

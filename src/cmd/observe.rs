@@ -17,7 +17,7 @@ use crate::{
     filter,
     printer::{self, Format, PrintOptions, Printer, TimeFormat},
     serve::Demo,
-    source::{self, Connection, FileSource, Flows, Follow, Printed, ResponseStream},
+    source::{self, Connection, FileSource, Flows, FlowsCall, Follow, Printed, ResponseStream},
 };
 
 /// Large enough that a busy stream is written in few syscalls.
@@ -116,7 +116,11 @@ pub(super) async fn flows(
     settings: &Arc<Settings>,
 ) -> anyhow::Result<(ResponseStream, Printed<Flows>)> {
     if source.follow && source.input_file.is_none() && settings.reconnect(source.reconnect)? {
-        return follow(request, settings, source.demo).await;
+        let call = FlowsCall {
+            request,
+            headline_only: source.headline_only,
+        };
+        return follow(call, settings, source.demo).await;
     }
     let stream = open(
         source.input_file,
@@ -150,24 +154,27 @@ async fn open(
     }
     let connection = connect(settings, demo).await?;
     settings.log_request("Sending GetFlows request", &request);
-    connection.get_flows(request).await.map_err(unwrap_unknown)
+    connection
+        .get_flows(request, headline_only)
+        .await
+        .map_err(unwrap_unknown)
 }
 
 /// The server's flows, followed through lost connections: dialed again
 /// as first, and resumed where the output stopped.
 async fn follow(
-    request: crate::proto::observer::GetFlowsRequest,
+    call: FlowsCall,
     settings: &Arc<Settings>,
     demo: Option<&Demo>,
 ) -> anyhow::Result<(ResponseStream, Printed<Flows>)> {
     let connection = connect(settings, demo).await?;
-    settings.log_request("Sending GetFlows request", &request);
+    settings.log_request("Sending GetFlows request", &call.request);
     let stream = connection
-        .get_flows(request.clone())
+        .get_flows(call.request.clone(), call.headline_only)
         .await
         .map_err(unwrap_unknown)?;
     let dial = settings.dialer(demo.map(Demo::server));
-    let follow = Follow::<Flows>::new(request, &connection, stream, dial, settings.backoff());
+    let follow = Follow::<Flows>::new(call, &connection, stream, dial, settings.backoff());
     let printed = follow.printed();
     Ok((follow.into_stream(), printed))
 }

@@ -83,15 +83,23 @@ pub trait Feed: Send + 'static {
 /// Observer.GetFlows.
 pub struct Flows;
 
+/// A GetFlows call: the request, and whether the flows are read headline
+/// only (see `Connection::get_flows`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowsCall {
+    pub request: GetFlowsRequest,
+    pub headline_only: bool,
+}
+
 impl Feed for Flows {
-    type Request = GetFlowsRequest;
+    type Request = FlowsCall;
     type Response = GetFlowsResponse;
 
     async fn open(
         connection: &Connection,
-        request: GetFlowsRequest,
+        call: FlowsCall,
     ) -> Result<EventStream<GetFlowsResponse>, SourceError> {
-        connection.get_flows(request).await
+        connection.get_flows(call.request, call.headline_only).await
     }
 
     fn time(response: &GetFlowsResponse) -> Option<Timestamp> {
@@ -101,17 +109,20 @@ impl Feed for Flows {
         }
     }
 
-    fn resumed(request: &GetFlowsRequest, since: Timestamp) -> GetFlowsRequest {
-        GetFlowsRequest {
-            number: 0,
-            first: false,
-            since: Some(since),
-            ..request.clone()
+    fn resumed(call: &FlowsCall, since: Timestamp) -> FlowsCall {
+        FlowsCall {
+            request: GetFlowsRequest {
+                number: 0,
+                first: false,
+                since: Some(since),
+                ..call.request.clone()
+            },
+            headline_only: call.headline_only,
         }
     }
 
-    fn from_now_on(request: &GetFlowsRequest) -> bool {
-        request.number == 0 && request.since.is_none()
+    fn from_now_on(call: &FlowsCall) -> bool {
+        call.request.number == 0 && call.request.since.is_none()
     }
 
     fn release(response: GetFlowsResponse) {
@@ -699,23 +710,33 @@ mod tests {
             whitelist: vec![Default::default()],
             ..GetFlowsRequest::default()
         };
+        let call = FlowsCall {
+            request: request.clone(),
+            headline_only: true,
+        };
         let since = Timestamp {
             seconds: 5,
             nanos: 6,
         };
-        let resumed = Flows::resumed(&request, since);
+        let resumed = Flows::resumed(&call, since);
         assert_eq!(
             resumed,
-            GetFlowsRequest {
-                number: 0,
-                since: Some(since),
-                ..request.clone()
+            FlowsCall {
+                request: GetFlowsRequest {
+                    number: 0,
+                    since: Some(since),
+                    ..request
+                },
+                headline_only: true,
             }
         );
-        assert!(!Flows::from_now_on(&request));
-        assert!(Flows::from_now_on(&GetFlowsRequest {
-            follow: true,
-            ..GetFlowsRequest::default()
+        assert!(!Flows::from_now_on(&call));
+        assert!(Flows::from_now_on(&FlowsCall {
+            request: GetFlowsRequest {
+                follow: true,
+                ..GetFlowsRequest::default()
+            },
+            headline_only: false,
         }));
     }
 }

@@ -41,13 +41,14 @@ use super::{
     ResponseStream, SourceError,
     portforward::{PortForwardOptions, Tunnel},
     version::IntoInnerChecked,
+    wire::HeadlineCodec,
 };
 use crate::proto::{
     observer::{
         GetAgentEventsRequest, GetAgentEventsResponse, GetDebugEventsRequest,
-        GetDebugEventsResponse, GetFlowsRequest, GetNamespacesRequest, GetNamespacesResponse,
-        GetNodesRequest, GetNodesResponse, ServerStatusRequest, ServerStatusResponse,
-        observer_client::ObserverClient,
+        GetDebugEventsResponse, GetFlowsRequest, GetFlowsResponse, GetNamespacesRequest,
+        GetNamespacesResponse, GetNodesRequest, GetNodesResponse, ServerStatusRequest,
+        ServerStatusResponse, observer_client::ObserverClient,
     },
     peer::{ChangeNotification, NotifyRequest, peer_client::PeerClient},
 };
@@ -172,15 +173,38 @@ impl Connection {
         self.unary(client.get_namespaces(request)).await
     }
 
-    /// Observer.GetFlows; responses are yielded as they arrive.
-    pub async fn get_flows(&self, request: GetFlowsRequest) -> Result<ResponseStream, SourceError> {
-        let stream = self
-            .observer()
-            .get_flows(request)
-            .await
-            .map_err(|s| self.explain(s))?
-            .into_inner_checked();
+    /// Observer.GetFlows; responses are yielded as they arrive, their flows
+    /// read headline only (for compact, dict and table output; see `wire`)
+    /// or whole.
+    pub async fn get_flows(
+        &self,
+        request: GetFlowsRequest,
+        headline_only: bool,
+    ) -> Result<ResponseStream, SourceError> {
+        let stream = if headline_only {
+            self.get_flow_headlines(request).await
+        } else {
+            self.observer().get_flows(request).await
+        };
+        let stream = stream.map_err(|s| self.explain(s))?.into_inner_checked();
         Ok(self.explained(stream))
+    }
+
+    /// What the generated client's `get_flows` does, with the headline codec.
+    async fn get_flow_headlines(
+        &self,
+        request: GetFlowsRequest,
+    ) -> Result<tonic::Response<tonic::Streaming<GetFlowsResponse>>, tonic::Status> {
+        let mut grpc = tonic::client::Grpc::new(self.clone()).max_decoding_message_size(usize::MAX);
+        grpc.ready()
+            .await
+            .map_err(|e| tonic::Status::unknown(format!("Service was not ready: {e}")))?;
+        let mut request = tonic::Request::new(request);
+        request
+            .extensions_mut()
+            .insert(tonic::GrpcMethod::new("observer.Observer", "GetFlows"));
+        let path = http::uri::PathAndQuery::from_static("/observer.Observer/GetFlows");
+        grpc.server_streaming(request, path, HeadlineCodec).await
     }
 
     /// Observer.GetAgentEvents.

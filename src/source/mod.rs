@@ -9,9 +9,12 @@ mod jsonpb;
 mod portforward;
 mod scan;
 pub mod version;
+mod wire;
 
 pub use file::{FileSource, Unknown, decode_line};
-pub use follow::{AgentEvents, Backoff, DebugEvents, Dial, Feed, Flows, Follow, Printed};
+pub use follow::{
+    AgentEvents, Backoff, DebugEvents, Dial, Feed, Flows, FlowsCall, Follow, Printed,
+};
 pub use grpc::{ConnectOptions, Connection, EventStream, OBSERVER_SERVICE, TlsOptions, connect};
 pub use jsonpb::{decode as decode_line_lean, decode_whole as decode_line_whole, recycle};
 pub use portforward::{PortForwardError, PortForwardOptions, RELAY_SERVICE, Tunnel};
