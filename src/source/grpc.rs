@@ -41,7 +41,7 @@ use super::{
     ResponseStream, SourceError,
     portforward::{PortForwardOptions, Tunnel},
     version::IntoInnerChecked,
-    wire::HeadlineCodec,
+    wire::FlowsCodec,
 };
 use crate::proto::{
     observer::{
@@ -181,19 +181,19 @@ impl Connection {
         request: GetFlowsRequest,
         headline_only: bool,
     ) -> Result<ResponseStream, SourceError> {
-        let stream = if headline_only {
-            self.get_flow_headlines(request).await
-        } else {
-            self.observer().get_flows(request).await
-        };
-        let stream = stream.map_err(|s| self.explain(s))?.into_inner_checked();
+        let stream = self
+            .call_get_flows(request, FlowsCodec { headline_only })
+            .await
+            .map_err(|s| self.explain(s))?
+            .into_inner_checked();
         Ok(self.explained(stream))
     }
 
-    /// What the generated client's `get_flows` does, with the headline codec.
-    async fn get_flow_headlines(
+    /// What the generated client's `get_flows` does, with our codec.
+    async fn call_get_flows(
         &self,
         request: GetFlowsRequest,
+        codec: FlowsCodec,
     ) -> Result<tonic::Response<tonic::Streaming<GetFlowsResponse>>, tonic::Status> {
         let mut grpc = tonic::client::Grpc::new(self.clone()).max_decoding_message_size(usize::MAX);
         grpc.ready()
@@ -204,7 +204,7 @@ impl Connection {
             .extensions_mut()
             .insert(tonic::GrpcMethod::new("observer.Observer", "GetFlows"));
         let path = http::uri::PathAndQuery::from_static("/observer.Observer/GetFlows");
-        grpc.server_streaming(request, path, HeadlineCodec).await
+        grpc.server_streaming(request, path, codec).await
     }
 
     /// Observer.GetAgentEvents.
