@@ -6,8 +6,10 @@
 //! encoding: the fields kept are copied as they are, in their order, which
 //! is the encoding prost gives the masked flow, and nothing is decoded.
 
-use bytes::BufMut;
-use prost::encoding::{WireType, decode_key, decode_varint, encode_key, encode_varint};
+use bytes::{BufMut, BytesMut};
+use prost::encoding::{
+    WireType, decode_key, decode_varint, encode_key, encode_varint, encoded_len_varint,
+};
 use tonic::Status;
 
 use crate::filter::message_descriptor;
@@ -18,15 +20,36 @@ const FLOW_FIELD: u32 = 1;
 /// A request's field mask, checked once: top-level flow fields, or one
 /// field of the source or destination endpoint.
 pub struct FieldMask {
-    /// The flow fields kept, by number.
-    fields: Vec<(u32, Keep)>,
+    /// The flow fields kept whole, by number.
+    whole: Tags,
+    /// The endpoints kept in part, by number, and their fields kept.
+    parts: Vec<(u32, Tags)>,
 }
 
-/// What of a flow field a mask keeps.
-enum Keep {
-    Whole,
-    /// The endpoint fields of these numbers.
-    Fields(Vec<u32>),
+/// A set of field numbers, looked up for every field of every flow sent:
+/// a bit for the low numbers that most fields have.
+#[derive(Default)]
+struct Tags {
+    low: u64,
+    high: Vec<u32>,
+}
+
+impl Tags {
+    fn insert(&mut self, tag: u32) {
+        if tag < 64 {
+            self.low |= 1 << tag;
+        } else if !self.high.contains(&tag) {
+            self.high.push(tag);
+        }
+    }
+
+    fn contains(&self, tag: u32) -> bool {
+        if tag < 64 {
+            self.low & (1 << tag) != 0
+        } else {
+            self.high.contains(&tag)
+        }
+    }
 }
 
 /// An encoding that is not protobuf: a bug in the store, as it only holds
@@ -54,7 +77,10 @@ impl FieldMask {
                 .find(|field| field.name() == name)
                 .and_then(|field| u32::try_from(field.number()).ok())
         };
-        let mut fields: Vec<(u32, Keep)> = Vec::with_capacity(paths.len());
+        let mut mask = Self {
+            whole: Tags::default(),
+            parts: Vec::new(),
+        };
         for path in paths {
             let invalid = || {
                 Status::invalid_argument(format!(
@@ -66,82 +92,97 @@ impl FieldMask {
                 None => (path.as_str(), None),
             };
             let tag = number("flow.Flow", field).ok_or_else(invalid)?;
-            let keep = match sub_field {
-                None => Keep::Whole,
+            match sub_field {
+                None => mask.whole.insert(tag),
                 Some(sub) if matches!(field, "source" | "destination") => {
-                    Keep::Fields(vec![number("flow.Endpoint", sub).ok_or_else(invalid)?])
+                    let sub = number("flow.Endpoint", sub).ok_or_else(invalid)?;
+                    match mask.parts.iter_mut().find(|(kept, _)| *kept == tag) {
+                        Some((_, fields)) => fields.insert(sub),
+                        None => {
+                            let mut fields = Tags::default();
+                            fields.insert(sub);
+                            mask.parts.push((tag, fields));
+                        }
+                    }
                 }
                 Some(_) => return Err(invalid()),
-            };
-            // A whole field takes in any of its parts, in any order.
-            match fields.iter_mut().find(|(kept, _)| *kept == tag) {
-                None => fields.push((tag, keep)),
-                Some((_, kept)) => match (kept, keep) {
-                    (Keep::Whole, _) => {}
-                    (kept, Keep::Whole) => *kept = Keep::Whole,
-                    (Keep::Fields(kept), Keep::Fields(more)) => kept.extend(more),
-                },
             }
         }
-        Ok(Some(Self { fields }))
+        Ok(Some(mask))
     }
 
     /// Appends `response` (a GetFlowsResponse's encoding) to `out` with its
     /// flow masked; responses other than flows are appended whole.
-    pub fn apply(&self, response: &[u8], out: &mut impl BufMut) -> Result<(), Malformed> {
+    pub fn apply(&self, response: &[u8], out: &mut BytesMut) -> Result<(), Malformed> {
         for field in fields(response) {
             let field = field?;
-            if field.tag != FLOW_FIELD || field.wire_type != WireType::LengthDelimited {
+            if field.tag == FLOW_FIELD && field.wire_type == WireType::LengthDelimited {
+                nested(out, FLOW_FIELD, field.payload.len(), |out| {
+                    self.write_flow(field.payload, out)
+                })?;
+            } else {
                 out.put_slice(field.raw);
-                continue;
             }
-            let mut len = 0;
-            self.pieces(field.payload, &mut |piece| len += piece.len())?;
-            encode_key(FLOW_FIELD, WireType::LengthDelimited, out);
-            encode_varint(len as u64, out);
-            self.pieces(field.payload, &mut |piece| out.put_slice(piece))?;
         }
         Ok(())
     }
 
-    /// Gives `piece` the parts of the masked flow's encoding, in order.
-    fn pieces(&self, flow: &[u8], piece: &mut impl FnMut(&[u8])) -> Result<(), Malformed> {
+    /// Appends the kept fields of `flow`, in their order.
+    fn write_flow(&self, flow: &[u8], out: &mut BytesMut) -> Result<(), Malformed> {
         for field in fields(flow) {
             let field = field?;
-            match self.fields.iter().find(|(tag, _)| *tag == field.tag) {
-                None => {}
-                Some((_, Keep::Whole)) => piece(field.raw),
-                Some((_, Keep::Fields(kept))) => {
-                    if field.wire_type != WireType::LengthDelimited {
-                        return Err(Malformed);
-                    }
-                    let mut len = 0;
-                    for sub in fields(field.payload) {
-                        let sub = sub?;
-                        if kept.contains(&sub.tag) {
-                            len += sub.raw.len();
-                        }
-                    }
-                    // A key and a length take at most 5 and 10 bytes.
-                    let mut header = [0u8; 15];
-                    let used = {
-                        let mut rest = &mut header[..];
-                        encode_key(field.tag, WireType::LengthDelimited, &mut rest);
-                        encode_varint(len as u64, &mut rest);
-                        15 - rest.len()
-                    };
-                    piece(&header[..used]);
-                    for sub in fields(field.payload) {
-                        let sub = sub?;
-                        if kept.contains(&sub.tag) {
-                            piece(sub.raw);
-                        }
+            // A whole field takes in any of its parts.
+            if self.whole.contains(field.tag) {
+                out.put_slice(field.raw);
+                continue;
+            }
+            let Some((_, kept)) = self.parts.iter().find(|(tag, _)| *tag == field.tag) else {
+                continue;
+            };
+            if field.wire_type != WireType::LengthDelimited {
+                return Err(Malformed);
+            }
+            nested(out, field.tag, field.payload.len(), |out| {
+                for sub in fields(field.payload) {
+                    let sub = sub?;
+                    if kept.contains(sub.tag) {
+                        out.put_slice(sub.raw);
                     }
                 }
-            }
+                Ok(())
+            })?;
         }
         Ok(())
     }
+}
+
+/// Appends a message field `tag` whose value, at most `most` bytes long,
+/// `write` appends: in one pass, with room for the longest length, the
+/// value moved back if its length takes fewer bytes (as prost writes the
+/// shortest).
+fn nested(
+    out: &mut BytesMut,
+    tag: u32,
+    most: usize,
+    write: impl FnOnce(&mut BytesMut) -> Result<(), Malformed>,
+) -> Result<(), Malformed> {
+    encode_key(tag, WireType::LengthDelimited, out);
+    let at = out.len();
+    let room = encoded_len_varint(most as u64);
+    out.put_bytes(0, room);
+    write(out)?;
+    let len = out.len() - at - room;
+    let used = encoded_len_varint(len as u64);
+    // Only a value longer than `most` needs more room: a bug, refused
+    // rather than written over.
+    if used > room {
+        return Err(Malformed);
+    }
+    out.copy_within(at + room.., at + used);
+    out.truncate(at + used + len);
+    let mut length = &mut out[at..at + used];
+    encode_varint(len as u64, &mut length);
+    Ok(())
 }
 
 /// One field of an encoded message.
@@ -219,9 +260,9 @@ mod tests {
     }
 
     fn masked(mask: &FieldMask, response: &GetFlowsResponse) -> Vec<u8> {
-        let mut out = Vec::new();
+        let mut out = BytesMut::new();
         mask.apply(&response.encode_to_vec(), &mut out).unwrap();
-        out
+        out.to_vec()
     }
 
     #[test]
