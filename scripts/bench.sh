@@ -189,6 +189,12 @@ serve_clients() {
         rm -f "${counts[$i]}"
     done
     wall=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$wall_start" "$(date +%s.%N)")
+    if ! kill -0 "$pid" 2>/dev/null; then
+        local code=0
+        wait "$pid" || code=$?
+        echo "hubl serve stopped (exit $code) while the clients read: $(cat "$log")" >&2
+        exit 1
+    fi
     cpu_after=$(cpu_ticks)
     ticks=$(getconf CLK_TCK)
     kill "$pid" 2>/dev/null || true
