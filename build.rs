@@ -38,6 +38,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .skip_protoc_run()
         .compile_fds(fds.clone())?;
 
+    replay_observer_service();
+
     // Hubble prints JSON with protojson's UseProtoNames: `node_name`, `IP`,
     // `Type`; pbjson still accepts the camelCase names when reading.
     pbjson_build::Builder::new()
@@ -141,4 +143,80 @@ fn open_enums(code: &str) -> Result<String, Box<dyn std::error::Error>> {
         skip,
         "_ => { crate::proto::unknown_field_skipped(); Ok(GeneratedField::__SkipField__) }",
     ))
+}
+
+/// The Observer service as `hubl serve` implements it: the same routes and
+/// messages as the generated one, except that GetFlows streams responses
+/// already encoded (a capture is held as its encoded responses, and most
+/// are sent as they are stored), written by a codec of our own.
+fn replay_observer_service() {
+    use tonic_build::manual::{Method, Service};
+
+    // (method, route, request, response, codec, whether it streams)
+    let methods = [
+        (
+            "get_flows",
+            "GetFlows",
+            "crate::proto::observer::GetFlowsRequest",
+            "crate::serve::codec::Encoded",
+            "crate::serve::codec::EncodedCodec",
+            true,
+        ),
+        (
+            "get_agent_events",
+            "GetAgentEvents",
+            "crate::proto::observer::GetAgentEventsRequest",
+            "crate::proto::observer::GetAgentEventsResponse",
+            "tonic_prost::ProstCodec",
+            true,
+        ),
+        (
+            "get_debug_events",
+            "GetDebugEvents",
+            "crate::proto::observer::GetDebugEventsRequest",
+            "crate::proto::observer::GetDebugEventsResponse",
+            "tonic_prost::ProstCodec",
+            true,
+        ),
+        (
+            "get_nodes",
+            "GetNodes",
+            "crate::proto::observer::GetNodesRequest",
+            "crate::proto::observer::GetNodesResponse",
+            "tonic_prost::ProstCodec",
+            false,
+        ),
+        (
+            "get_namespaces",
+            "GetNamespaces",
+            "crate::proto::observer::GetNamespacesRequest",
+            "crate::proto::observer::GetNamespacesResponse",
+            "tonic_prost::ProstCodec",
+            false,
+        ),
+        (
+            "server_status",
+            "ServerStatus",
+            "crate::proto::observer::ServerStatusRequest",
+            "crate::proto::observer::ServerStatusResponse",
+            "tonic_prost::ProstCodec",
+            false,
+        ),
+    ];
+    let mut service = Service::builder().name("Observer").package("observer");
+    for (name, route, input, output, codec, streaming) in methods {
+        let mut method = Method::builder()
+            .name(name)
+            .route_name(route)
+            .input_type(input)
+            .output_type(output)
+            .codec_path(codec);
+        if streaming {
+            method = method.server_streaming();
+        }
+        service = service.method(method.build());
+    }
+    tonic_build::manual::Builder::new()
+        .build_client(false)
+        .compile(&[service.build()]);
 }

@@ -183,3 +183,98 @@ PY
             "${CPU[$AGGREGATE]}" "${CPU[file -o compact]}"
     fi
 } | tee "$OUT/latest.md"
+
+# ---- hubl serve memory and 20 clients (issue #17, item 4) ----
+# A fresh `hubl serve` on the capture: its load time and RSS once loaded
+# (peak VmHWM, steady VmRSS), then 20 `observe --server --all -o compact`
+# clients at once: each must print every flow; the server's highest RSS
+# and its CPU seconds while they read. Appended to the table above.
+serve_clients() {
+    local port log pid status clients=20 start loaded peak steady busy_peak
+    # The relay of the grpc row would share the cores and the memory.
+    if [[ -n $SERVER_PID ]]; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        SERVER_PID=
+    fi
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    log=$(mktemp)
+    start=$(date +%s.%N)
+    "$HUBL" serve --input-file "$CAPTURE" --listen "127.0.0.1:$port" 2>"$log" >/dev/null &
+    pid=$!
+    SERVER_PID=$pid
+    trap '[[ -n $SERVER_PID ]] && kill $SERVER_PID 2>/dev/null' EXIT
+    until grep -q '^Serving' "$log"; do
+        kill -0 "$pid" 2>/dev/null || { echo "hubl serve failed: $(cat "$log")" >&2; exit 1; }
+        sleep 0.1
+    done
+    loaded=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$start" "$(date +%s.%N)")
+    sleep 2
+    status=/proc/$pid/status
+    peak=$(awk '/^VmHWM/ {print $2}' "$status")
+    steady=$(awk '/^VmRSS/ {print $2}' "$status")
+    # utime + stime of the server, in clock ticks.
+    cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+    local cpu_before cpu_after ticks wall_start wall
+    cpu_before=$(cpu_ticks)
+    wall_start=$(date +%s.%N)
+    local counts=() pids=()
+    for i in $(seq 1 "$clients"); do
+        counts+=("$(mktemp)")
+        (
+            set -o pipefail
+            "$HUBL" observe --server "127.0.0.1:$port" --all -o compact 2>/dev/null | wc -l >"${counts[-1]}"
+        ) &
+        pids+=($!)
+    done
+    busy_peak=0
+    # Until every client has finished (`jobs -r`: zombies are not running).
+    while jobs -rp | grep -qxF -f <(printf '%s\n' "${pids[@]}"); do
+        local rss
+        rss=$(awk '/^VmRSS/ {print $2}' "$status")
+        ((rss > busy_peak)) && busy_peak=$rss
+        sleep 0.2
+    done
+    local failed=0 lines
+    for i in "${!pids[@]}"; do
+        wait "${pids[$i]}" || failed=1
+        lines=$(cat "${counts[$i]}")
+        if [[ $lines -ne $FLOWS ]]; then
+            echo "serve client $i printed $lines lines of $FLOWS flows" >&2
+            failed=1
+        fi
+        rm -f "${counts[$i]}"
+    done
+    wall=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$wall_start" "$(date +%s.%N)")
+    if ! kill -0 "$pid" 2>/dev/null; then
+        local code=0
+        wait "$pid" || code=$?
+        echo "hubl serve stopped (exit $code) while the clients read: $(cat "$log")" >&2
+        exit 1
+    fi
+    cpu_after=$(cpu_ticks)
+    ticks=$(getconf CLK_TCK)
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    SERVER_PID=
+    rm -f "$log"
+    ((failed == 0)) || exit 1
+    python3 - "$FLOWS" "$clients" "$loaded" "$peak" "$steady" "$busy_peak" "$wall" \
+        "$((cpu_after - cpu_before))" "$ticks" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
+import sys
+flows, clients = int(sys.argv[1]), int(sys.argv[2])
+loaded, peak, steady, busy, wall = float(sys.argv[3]), *map(int, sys.argv[4:7]), float(sys.argv[7])
+cpu = int(sys.argv[8]) / int(sys.argv[9])
+print(f"\n| hubl serve, {flows:,} flows | value |\n|---|---:|")
+print(f"| load time s | {loaded:.1f} |")
+print(f"| peak RSS while loading MiB | {peak / 1024:.0f} |")
+print(f"| RSS once loaded MiB | {steady / 1024:.0f} |")
+print(f"| RSS with {clients} `--all -o compact` clients MiB (highest sample) | {busy / 1024:.0f} |")
+print(f"| {clients} clients: wall s, all flows received | {wall:.1f} |")
+print(f"| {clients} clients: server CPU-s per 1M flows sent | {cpu * 1e6 / (flows * clients):.2f} |")
+print(f"| load average at the end | {sys.argv[10]} |")
+PY
+}
+if "$HUBL" serve --help >/dev/null 2>&1; then
+    serve_clients | tee -a "$OUT/latest.md"
+fi
+# ---- end of hubl serve memory and 20 clients ----

@@ -655,3 +655,239 @@ fn the_demo_capture_is_shifted_to_the_last_minutes() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(stdout.lines().count(), 3, "{stdout}");
 }
+
+/// `observe` FLAGS reading from SOURCE (`--input-file -` or `--server
+/// ADDR`): every flow, as a file is read, unless the flags select some.
+fn case_args(source: &[&str], flags: &[String]) -> Vec<String> {
+    let mut args = observe(source);
+    args.extend(flags.iter().cloned());
+    let selects = |flag: &str| {
+        flags
+            .iter()
+            .any(|f| f == flag || f.starts_with(&format!("{flag}=")))
+    };
+    if !["--last", "--first", "--since", "--until", "--all"]
+        .into_iter()
+        .any(selects)
+    {
+        args.push("--all".into());
+    }
+    args
+}
+
+/// Every filter of the corpus selects the same responses from the relay as
+/// from the file, in jsonpb, which prints all of each; the cases without
+/// filters in their own output format too. (With filters, a relay sends
+/// its node status whatever they are and a file has none to send, which
+/// dict output shows as a leading separator.)
+#[test]
+fn every_conformance_case_is_served_as_the_file_reads_it() {
+    let relay = Relay::start(None);
+    let capture = fs::read(conformance_dir().join("flows.jsonl")).expect("the corpus");
+    let mut succeeded = 0;
+    for case in support::cases() {
+        let mut runs = vec![[&case.flags[..], &["-o".to_owned(), "jsonpb".to_owned()]].concat()];
+        if support::OUTPUT_CASES.contains(&case.name.as_str()) {
+            runs.push(case.flags.clone());
+        }
+        for flags in runs {
+            let expected = run_hubl(&case_args(&["--input-file", "-"], &flags), &capture);
+            let mut from_relay = case_args(&["--server", &relay.server()], &flags);
+            // The file path has no server to strip fields; ask for all of them.
+            from_relay.push("--use-default-field-masks=false".into());
+            let actual = run_hubl(&from_relay, b"");
+            assert_eq!(
+                actual.status.code(),
+                expected.status.code(),
+                "{flags:?}: {actual:?}"
+            );
+            assert!(
+                actual.stdout == expected.stdout,
+                "{flags:?}: relay and file differ\n{}\n---\n{}",
+                String::from_utf8_lossy(&actual.stdout),
+                String::from_utf8_lossy(&expected.stdout)
+            );
+            succeeded += usize::from(expected.status.success() && !expected.stdout.is_empty());
+        }
+    }
+    assert!(succeeded > 90, "{succeeded} runs compared");
+}
+
+/// The corpus as a relay sends it with field mask `paths`: each flow with
+/// only those fields, in proto-named JSON lines.
+fn masked_corpus(paths: &[&str]) -> Vec<u8> {
+    let text = fs::read(conformance_dir().join("flows.jsonl")).expect("the corpus");
+    let mut masked = Vec::new();
+    for line in text.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let (response, _) = hubl::source::decode_line(line).expect("the corpus decodes");
+        let mut value = serde_json::to_value(&response).expect("JSON");
+        if let Some(flow) = value.get_mut("flow").and_then(|f| f.as_object_mut()) {
+            let mut kept = serde_json::Map::new();
+            for path in paths {
+                let Some((endpoint, field)) = path.split_once('.') else {
+                    if let Some(value) = flow.get(*path) {
+                        kept.insert(path.to_string(), value.clone());
+                    }
+                    continue;
+                };
+                if let Some(from) = flow.get(endpoint) {
+                    let to = kept
+                        .entry(endpoint)
+                        .or_insert_with(|| serde_json::json!({}));
+                    if paths.contains(&endpoint) {
+                        *to = from.clone();
+                    } else if let Some(value) = from.get(field) {
+                        to[field] = value.clone();
+                    }
+                }
+            }
+            *flow = kept;
+        }
+        masked.extend(serde_json::to_vec(&value).expect("JSON"));
+        masked.push(b'\n');
+    }
+    masked
+}
+
+#[test]
+fn field_masks_print_as_the_masked_capture_reads() {
+    let relay = Relay::start(None);
+    let default_masked = masked_corpus(hubl::filter::DEFAULT_FIELD_MASK);
+    // Compact, dict and table output ask for Hubble's default mask; the
+    // cases without filters print it in every format.
+    let mut compared = 0;
+    for case in support::cases() {
+        if !support::OUTPUT_CASES.contains(&case.name.as_str()) || case.name == "json" {
+            continue;
+        }
+        let expected = run_hubl(
+            &case_args(&["--input-file", "-"], &case.flags),
+            &default_masked,
+        );
+        let actual = run_hubl(&case_args(&["--server", &relay.server()], &case.flags), b"");
+        assert!(actual.status.success(), "{}: {actual:?}", case.name);
+        assert!(!expected.stdout.is_empty(), "{}", case.name);
+        assert!(
+            actual.stdout == expected.stdout,
+            "{}: relay and masked file differ\n{}\n---\n{}",
+            case.name,
+            String::from_utf8_lossy(&actual.stdout),
+            String::from_utf8_lossy(&expected.stdout)
+        );
+        compared += 1;
+    }
+    assert!(compared >= 10, "{compared} cases compared");
+    // Masks of the user's, with whole endpoints and their fields together.
+    for paths in [
+        &[
+            "time",
+            "verdict",
+            "source.namespace",
+            "source.labels",
+            "destination",
+        ][..],
+        &[
+            "l4",
+            "l7",
+            "Summary",
+            "node_name",
+            "destination.ID",
+            "source.workloads",
+        ],
+    ] {
+        let mask = paths.join(",");
+        let expected = run_hubl(
+            &observe(&["--input-file", "-", "--all", "-o", "jsonpb"]),
+            &masked_corpus(paths),
+        );
+        let actual = run_hubl(
+            &observe(&[
+                "--server",
+                &relay.server(),
+                "--all",
+                "-o",
+                "jsonpb",
+                "--field-mask",
+                &mask,
+            ]),
+            b"",
+        );
+        assert!(actual.status.success(), "{mask}: {actual:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&actual.stdout),
+            String::from_utf8_lossy(&expected.stdout),
+            "{mask}"
+        );
+    }
+}
+
+#[test]
+fn twenty_clients_reading_everything_at_once_each_get_the_whole_capture() {
+    let relay = Relay::start(None);
+    let text = fs::read(conformance_dir().join("flows.jsonl")).expect("the corpus");
+    let (capture, _) = Capture::parse(&text);
+    let expected: Vec<_> = (0..capture.len())
+        .map(|i| capture.decode(i).expect("stored responses decode"))
+        .collect();
+    assert!(expected.len() > 390);
+    let expected = Arc::new(expected);
+    let address = format!("http://{}", relay.address);
+    relay.runtime.block_on(async move {
+        let mut tasks = Vec::new();
+        for client in 0..20 {
+            let address = address.clone();
+            let expected = Arc::clone(&expected);
+            tasks.push(tokio::spawn(async move {
+                let mut observer = ObserverClient::connect(address).await.expect("connects");
+                // Half of them with compact output's mask.
+                let masked = client % 2 == 1;
+                let request = GetFlowsRequest {
+                    number: u64::MAX,
+                    field_mask: masked.then(|| pbjson_types::FieldMask {
+                        paths: hubl::filter::DEFAULT_FIELD_MASK
+                            .iter()
+                            .map(|p| p.to_string())
+                            .collect(),
+                    }),
+                    ..GetFlowsRequest::default()
+                };
+                let mut stream = observer
+                    .get_flows(request)
+                    .await
+                    .expect("a stream")
+                    .into_inner();
+                let mut received = 0;
+                while let Some(response) = stream.next().await {
+                    let response = response.expect("no error");
+                    let original = &expected[received];
+                    received += 1;
+                    match (&response.response_types, &original.response_types) {
+                        (Some(ResponseTypes::Flow(flow)), Some(ResponseTypes::Flow(whole)))
+                            if masked =>
+                        {
+                            assert_eq!(response.time, original.time, "client {client}");
+                            assert_eq!(flow.time, whole.time, "client {client}");
+                            assert_eq!(flow.verdict, whole.verdict, "client {client}");
+                            assert_eq!(
+                                flow.source.as_ref().map(|s| &s.pod_name),
+                                whole.source.as_ref().map(|s| &s.pod_name),
+                                "client {client}"
+                            );
+                            assert!(flow.uuid.is_empty(), "client {client}: {flow:?}");
+                        }
+                        _ => assert_eq!(&response, original, "client {client}"),
+                    }
+                }
+                received
+            }));
+        }
+        for (client, task) in tasks.into_iter().enumerate() {
+            let received = task.await.expect("the client task completes");
+            assert_eq!(received, expected.len(), "client {client}");
+        }
+    });
+}

@@ -1,10 +1,6 @@
 //! `hubl serve`: read the capture, report its bad lines, serve until Ctrl-C.
 
-use std::{
-    fs,
-    io::{self, Read},
-    sync::Arc,
-};
+use std::{fs, io, sync::Arc};
 
 use anyhow::Context;
 
@@ -15,17 +11,14 @@ use crate::{
 };
 
 pub async fn run(command: &ServeCommand) -> anyhow::Result<Outcome> {
-    let text = if command.input_file == "-" {
-        let mut text = Vec::new();
-        io::stdin()
-            .read_to_end(&mut text)
-            .context("cannot read the capture from stdin")?;
-        text
+    let (mut capture, bad_lines) = if command.input_file == "-" {
+        Capture::read(io::stdin().lock()).context("cannot read the capture from stdin")?
     } else {
-        fs::read(&command.input_file)
+        let file = fs::File::open(&command.input_file)
+            .with_context(|| format!("cannot read the capture {}", command.input_file))?;
+        Capture::read(io::BufReader::new(file))
             .with_context(|| format!("cannot read the capture {}", command.input_file))?
     };
-    let (mut capture, bad_lines) = Capture::parse(&text);
     if command.shift_times {
         capture.shift_times(chrono::Utc::now().into());
     }

@@ -161,7 +161,7 @@ static DESCRIPTORS: LazyLock<FileDescriptorSet> = LazyLock::new(|| {
 });
 
 /// The message with this full name (`flow.Flow`, `google.protobuf.Timestamp`).
-fn message_descriptor(full_name: &str) -> Option<&'static DescriptorProto> {
+pub(crate) fn message_descriptor(full_name: &str) -> Option<&'static DescriptorProto> {
     fn find<'a>(
         scope: &str,
         messages: &'a [DescriptorProto],

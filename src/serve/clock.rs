@@ -8,16 +8,10 @@
 //! pace, so that seen flows ÷ uptime (Hubble UI's flows/s) is the replay's
 //! rate from the first second on.
 
-use std::{
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use super::capture::{Capture, gap_seconds};
-use crate::proto::{
-    Timestamp,
-    observer::{GetFlowsResponse, get_flows_response::ResponseTypes},
-};
+use crate::proto::Timestamp;
 
 /// The longest pause between two flows when replaying at recorded pace, so
 /// that a capture with gaps still shows life.
@@ -25,7 +19,8 @@ pub const MAX_PAUSE: Duration = Duration::from_secs(1);
 
 /// When each flow of the capture comes round, cycle after cycle.
 pub struct ReplayClock {
-    flows: Vec<Arc<GetFlowsResponse>>,
+    /// The capture's flows, by their index in the capture.
+    flows: Vec<usize>,
     /// Seconds from the start of a cycle to each flow.
     offsets: Vec<f64>,
     /// Seconds a whole cycle takes.
@@ -37,11 +32,8 @@ impl ReplayClock {
     /// The timeline of `capture`'s flows at `rate` flows per second, or at
     /// their recorded pace (each pause at most `MAX_PAUSE`), from now.
     pub fn new(capture: &Capture, rate: Option<u32>) -> Self {
-        let flows: Vec<Arc<GetFlowsResponse>> = capture
-            .responses
-            .iter()
-            .filter(|r| matches!(r.response_types, Some(ResponseTypes::Flow(_))))
-            .cloned()
+        let flows: Vec<usize> = (0..capture.len())
+            .filter(|&index| capture.is_flow(index))
             .collect();
         let (offsets, cycle) = match rate {
             Some(rate) => {
@@ -49,7 +41,7 @@ impl ReplayClock {
                 let offsets = (0..flows.len()).map(|i| i as f64 * step).collect();
                 (offsets, flows.len() as f64 * step)
             }
-            None => recorded_pace(&flows),
+            None => recorded_pace(flows.iter().map(|&index| capture.time(index))),
         };
         Self {
             flows,
@@ -88,9 +80,9 @@ impl ReplayClock {
         (index / n) as f64 * self.cycle + self.offsets[(index % n) as usize]
     }
 
-    /// The capture's flow replayed at `index`.
-    pub fn flow(&self, index: u64) -> &GetFlowsResponse {
-        &self.flows[(index % self.flows.len() as u64) as usize]
+    /// The index in the capture of the flow replayed at `index`.
+    pub fn flow(&self, index: u64) -> usize {
+        self.flows[(index % self.flows.len() as u64) as usize]
     }
 
     /// Seconds the capture's history stands for: one cycle.
@@ -111,20 +103,20 @@ impl ReplayClock {
 /// Offsets at the recorded pace, and the cycle: after the last flow the
 /// replay pauses for the mean pause, or a second when the flows share one
 /// time, so that it never spins.
-fn recorded_pace(flows: &[Arc<GetFlowsResponse>]) -> (Vec<f64>, f64) {
-    let mut offsets = Vec::with_capacity(flows.len());
+fn recorded_pace(times: impl ExactSizeIterator<Item = Option<Timestamp>>) -> (Vec<f64>, f64) {
+    let mut offsets = Vec::with_capacity(times.len());
     let mut offset = 0.0;
     let mut previous: Option<Timestamp> = None;
-    for flow in flows {
-        if let (Some(previous), Some(time)) = (previous, flow.time) {
+    for time in times {
+        if let (Some(previous), Some(time)) = (previous, time) {
             offset += gap_seconds(previous, time).clamp(0.0, MAX_PAUSE.as_secs_f64());
         }
-        if flow.time.is_some() {
-            previous = flow.time;
+        if time.is_some() {
+            previous = time;
         }
         offsets.push(offset);
     }
-    let pauses = flows.len().saturating_sub(1);
+    let pauses = offsets.len().saturating_sub(1);
     let wrap = if pauses > 0 && offset > 0.0 {
         offset / pauses as f64
     } else {
@@ -164,7 +156,8 @@ mod tests {
         assert_eq!(clock.due(2.0), 3);
         assert_eq!(clock.due(2.25), 4, "the second cycle begins");
         assert_eq!(clock.time_of(4), 2.75);
-        assert_eq!(clock.flow(4).time, clock.flow(1).time);
+        assert_eq!(clock.flow(4), clock.flow(1));
+        assert_eq!(clock.flow(5), 2);
     }
 
     #[test]

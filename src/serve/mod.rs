@@ -5,6 +5,7 @@
 
 mod capture;
 mod clock;
+mod codec;
 mod mask;
 mod observer;
 
@@ -20,13 +21,10 @@ use tonic::{
     transport::{Certificate, Identity, Server, ServerTlsConfig},
 };
 
-use self::observer::ReplayObserver;
-use crate::proto::{
-    observer::observer_server::ObserverServer,
-    peer::{
-        ChangeNotification, ChangeNotificationType, NotifyRequest,
-        peer_server::{Peer, PeerServer},
-    },
+use self::{codec::ObserverServer, observer::ReplayObserver};
+use crate::proto::peer::{
+    ChangeNotification, ChangeNotificationType, NotifyRequest,
+    peer_server::{Peer, PeerServer},
 };
 use crate::source::version::{HUBBLE_API_VERSION, RELAY_VERSION_HEADER};
 

@@ -2,11 +2,18 @@
 
 use std::{pin::Pin, sync::Arc, time::Duration};
 
+use bytes::{Bytes, BytesMut};
+use prost::Message;
 use tokio::sync::mpsc;
 use tokio_stream::{Stream, wrappers::ReceiverStream};
 use tonic::{Request, Response, Status};
 
-use super::{capture::Capture, clock::ReplayClock, mask::FieldMask};
+use super::{
+    capture::Capture,
+    clock::ReplayClock,
+    codec::{Encoded, Observer},
+    mask::FieldMask,
+};
 use crate::{
     filter::FlowMatcher,
     proto::{
@@ -16,7 +23,6 @@ use crate::{
             GetDebugEventsResponse, GetFlowsRequest, GetFlowsResponse, GetNamespacesRequest,
             GetNamespacesResponse, GetNodesRequest, GetNodesResponse, Namespace, Node,
             ServerStatusRequest, ServerStatusResponse, Tls, get_flows_response::ResponseTypes,
-            observer_server::Observer,
         },
         relay::NodeState,
     },
@@ -26,6 +32,11 @@ type Responses<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
 /// Responses waiting for a slow client; beyond this the replay waits.
 const CLIENT_QUEUE: usize = 256;
+
+/// The capacity of a client's buffer of rewritten responses, which it
+/// keeps when it must grow (see `BytesMut::reserve`): one allocation then
+/// serves many responses.
+const CLIENT_BUFFER: usize = 64 * 1024;
 
 /// Serves a capture as hubble-relay serves its buffer.
 pub struct ReplayObserver {
@@ -49,39 +60,129 @@ impl ReplayObserver {
 /// fields to send of each.
 struct Selection {
     matcher: FlowMatcher,
+    /// Whether the request has filters: without, no flow is decoded.
+    filtered: bool,
     since: Option<Timestamp>,
     until: Option<Timestamp>,
     mask: Option<FieldMask>,
 }
 
 impl Selection {
-    /// The response as the client asked for it.
-    fn masked(&self, response: &GetFlowsResponse) -> GetFlowsResponse {
-        match (&self.mask, &response.response_types) {
-            (Some(mask), Some(ResponseTypes::Flow(flow))) => GetFlowsResponse {
-                node_name: response.node_name.clone(),
-                time: response.time,
-                response_types: Some(ResponseTypes::Flow(Box::new(mask.apply(flow)))),
-            },
-            _ => response.clone(),
+    fn in_range(&self, time: Option<Timestamp>) -> bool {
+        let time = time.unwrap_or_default();
+        self.since.is_none_or(|since| time >= since) && self.until.is_none_or(|until| time <= until)
+    }
+
+    /// Whether the stored flow `index` is selected.
+    fn wants(&self, capture: &Capture, index: usize) -> Result<bool, Status> {
+        if !self.in_range(capture.time(index)) {
+            return Ok(false);
         }
+        if !self.filtered {
+            return Ok(true);
+        }
+        let response = capture.decode(index).map_err(internal)?;
+        Ok(self.matcher.matches(&response))
+    }
+
+    /// Whether a response replayed with a new time is selected.
+    fn wants_replayed(&self, response: &GetFlowsResponse) -> bool {
+        self.in_range(response.time) && self.matcher.matches(response)
     }
 }
 
-impl Selection {
-    fn wants(&self, response: &GetFlowsResponse) -> bool {
-        self.in_range(response) && self.matcher.matches(response)
+fn internal(error: impl std::error::Error) -> Status {
+    Status::internal(error.to_string())
+}
+
+/// Why a client's stream stops early.
+enum Stop {
+    /// The client went away.
+    Gone,
+    /// The relay failed; the client is told.
+    Failed(Status),
+}
+
+impl From<Status> for Stop {
+    fn from(status: Status) -> Self {
+        Self::Failed(status)
+    }
+}
+
+/// One client's stream: responses go out as stored, or rewritten into a
+/// buffer of the client's own when a field mask or a new time needs it.
+struct Client {
+    sender: mpsc::Sender<Result<Encoded, Status>>,
+    buffer: BytesMut,
+    /// A replayed response before its mask is applied.
+    scratch: Vec<u8>,
+}
+
+impl Client {
+    fn new(sender: mpsc::Sender<Result<Encoded, Status>>) -> Self {
+        Self {
+            sender,
+            buffer: BytesMut::with_capacity(CLIENT_BUFFER),
+            scratch: Vec::new(),
+        }
     }
 
-    fn in_range(&self, response: &GetFlowsResponse) -> bool {
-        let time = response.time.unwrap_or_default();
-        self.since.is_none_or(|since| time >= since) && self.until.is_none_or(|until| time <= until)
+    async fn send(&self, encoded: Bytes) -> Result<(), Stop> {
+        self.sender
+            .send(Ok(Encoded(encoded)))
+            .await
+            .map_err(|_| Stop::Gone)
     }
+
+    /// Sends the stored response `index`, masked if it is a flow and the
+    /// request has a mask.
+    async fn send_stored(
+        &mut self,
+        capture: &Capture,
+        selection: &Selection,
+        index: usize,
+    ) -> Result<(), Stop> {
+        let stored = capture.encoded(index);
+        let encoded = match &selection.mask {
+            Some(mask) if capture.is_flow(index) => masked(&mut self.buffer, mask, &stored)?,
+            _ => stored,
+        };
+        self.send(encoded).await
+    }
+
+    /// Sends a response made afresh.
+    async fn send_new(
+        &mut self,
+        selection: &Selection,
+        response: &GetFlowsResponse,
+    ) -> Result<(), Stop> {
+        let encoded = match &selection.mask {
+            Some(mask) => {
+                self.scratch.clear();
+                response.encode_raw(&mut self.scratch);
+                masked(&mut self.buffer, mask, &self.scratch)?
+            }
+            None => {
+                self.buffer.reserve(response.encoded_len());
+                response.encode_raw(&mut self.buffer);
+                self.buffer.split().freeze()
+            }
+        };
+        self.send(encoded).await
+    }
+}
+
+/// `response` masked, in `buffer`'s memory.
+fn masked(buffer: &mut BytesMut, mask: &FieldMask, response: &[u8]) -> Result<Bytes, Status> {
+    // Masking never lengthens a response.
+    buffer.reserve(response.len());
+    mask.apply(response, buffer).map_err(internal)?;
+    Ok(buffer.split().freeze())
 }
 
 #[tonic::async_trait]
 impl Observer for ReplayObserver {
-    type GetFlowsStream = Responses<GetFlowsResponse>;
+    type GetFlowsStream = Responses<Encoded>;
     type GetAgentEventsStream = Responses<GetAgentEventsResponse>;
     type GetDebugEventsStream = Responses<GetDebugEventsResponse>;
 
@@ -98,6 +199,7 @@ impl Observer for ReplayObserver {
             .map_or(&[][..], |mask| &mask.paths[..]);
         let selection = Selection {
             matcher,
+            filtered: !(request.whitelist.is_empty() && request.blacklist.is_empty()),
             since: request.since,
             until: request.until,
             mask: FieldMask::new(paths)?,
@@ -106,14 +208,13 @@ impl Observer for ReplayObserver {
         let capture = Arc::clone(&self.capture);
         let clock = Arc::clone(&self.clock);
         tokio::spawn(async move {
-            if send_history(&capture, &request, &selection, &sender)
-                .await
-                .is_err()
-            {
-                return;
+            let mut client = Client::new(sender);
+            let mut sent = send_history(&capture, &request, &selection, &mut client).await;
+            if sent.is_ok() && request.follow {
+                sent = replay(&capture, &clock, &selection, &mut client).await;
             }
-            if request.follow {
-                replay(&clock, &selection, &sender).await;
+            if let Err(Stop::Failed(status)) = sent {
+                let _ = client.sender.send(Err(status)).await;
             }
         });
         Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
@@ -224,9 +325,9 @@ fn empty_stream<T: Send + 'static>(follow: bool) -> Responses<T> {
     }
 }
 
-/// The stored responses the request selects: the first or last `number`
-/// flows (all for 0 with a time range, or `u64::MAX`), none for a bare
-/// follow.
+/// Sends the stored responses the request selects: the first or last
+/// `number` flows (all for 0 with a time range, or `u64::MAX`), none for a
+/// bare follow.
 ///
 /// As a relay's agents read their ring buffer, only flows count towards
 /// `number` and only flows meet the FlowFilters: the node status and lost
@@ -237,77 +338,68 @@ async fn send_history(
     capture: &Capture,
     request: &GetFlowsRequest,
     selection: &Selection,
-    sender: &mpsc::Sender<Result<GetFlowsResponse, Status>>,
-) -> Result<(), ()> {
-    for response in history(capture, request, selection) {
-        send(sender, selection, response).await?;
-    }
-    Ok(())
-}
-
-fn history<'a>(
-    capture: &'a Capture,
-    request: &GetFlowsRequest,
-    selection: &Selection,
-) -> Vec<&'a GetFlowsResponse> {
+    client: &mut Client,
+) -> Result<(), Stop> {
     let ranged = request.since.is_some() || request.until.is_some();
     let number = request.number;
     if number == 0 && !ranged && request.follow {
-        return Vec::new();
+        return Ok(());
     }
     let everything = number == u64::MAX || (number == 0 && (ranged || request.first));
-    let responses = &capture.responses;
-    let flows: Vec<usize> = (0..responses.len())
-        .filter(|&i| is_flow(&responses[i]) && selection.wants(&responses[i]))
-        .collect();
     let keep = usize::try_from(number).unwrap_or(usize::MAX);
-    // The stretch of the capture read: from the oldest response, or from
-    // the first of the last `number` flows; up to the last of the first
-    // `number` flows, or to the end.
-    let (start, end) = if everything {
-        (0, responses.len())
-    } else if request.first {
-        let end = match keep.checked_sub(1).and_then(|last| flows.get(last)) {
-            Some(&last) => last + 1,
-            None if keep == 0 => 0,
-            None => responses.len(),
-        };
-        (0, end)
-    } else if keep == 0 {
-        (0, 0)
-    } else {
-        let start = flows
-            .get(flows.len().saturating_sub(keep))
-            .copied()
-            .unwrap_or(responses.len());
-        (start, responses.len())
-    };
-    responses[start..end]
-        .iter()
-        .map(|response| response.as_ref())
-        .filter(|response| {
-            if is_flow(response) {
-                selection.wants(response)
-            } else {
-                selection.in_range(response)
+    if everything || request.first {
+        // From the oldest response, up to the last of the first `number`
+        // flows, or to the end.
+        let limit = if everything { usize::MAX } else { keep };
+        let mut flows = 0;
+        for index in 0..capture.len() {
+            if flows == limit {
+                break;
             }
-        })
-        .collect()
-}
-
-fn is_flow(response: &GetFlowsResponse) -> bool {
-    matches!(response.response_types, Some(ResponseTypes::Flow(_)))
-}
-
-async fn send(
-    sender: &mpsc::Sender<Result<GetFlowsResponse, Status>>,
-    selection: &Selection,
-    response: &GetFlowsResponse,
-) -> Result<(), ()> {
-    sender
-        .send(Ok(selection.masked(response)))
-        .await
-        .map_err(|_| ())
+            if capture.is_flow(index) {
+                if !selection.wants(capture, index)? {
+                    continue;
+                }
+                flows += 1;
+            } else if !selection.in_range(capture.time(index)) {
+                continue;
+            }
+            client.send_stored(capture, selection, index).await?;
+        }
+        return Ok(());
+    }
+    if keep == 0 {
+        return Ok(());
+    }
+    // From the first of the last `number` flows to the end: found from the
+    // end, remembering which flows are selected so that none is judged
+    // twice.
+    let mut start = capture.len();
+    let mut selected = Vec::new();
+    let mut flows = 0;
+    for index in (0..capture.len()).rev() {
+        if flows == keep {
+            break;
+        }
+        let wanted = capture.is_flow(index) && selection.wants(capture, index)?;
+        selected.push(wanted);
+        if wanted {
+            flows += 1;
+            start = index;
+        }
+    }
+    selected.truncate(capture.len() - start);
+    for (index, wanted) in (start..capture.len()).zip(selected.into_iter().rev()) {
+        let send = if capture.is_flow(index) {
+            wanted
+        } else {
+            selection.in_range(capture.time(index))
+        };
+        if send {
+            client.send_stored(capture, selection, index).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Follows the replay from where it stands, with fresh timestamps, until
@@ -315,34 +407,33 @@ async fn send(
 /// task sleeps until the next flow (at least a millisecond, as sleeping per
 /// flow cannot reach high rates).
 async fn replay(
+    capture: &Capture,
     clock: &ReplayClock,
     selection: &Selection,
-    sender: &mpsc::Sender<Result<GetFlowsResponse, Status>>,
-) {
+    client: &mut Client,
+) -> Result<(), Stop> {
     if clock.is_empty() {
         // Nothing to replay: hold the stream open as a quiet relay would.
-        sender.closed().await;
-        return;
+        client.sender.closed().await;
+        return Ok(());
     }
     let mut next = clock.due(clock.elapsed());
     loop {
         let due = clock.due(clock.elapsed());
         while next < due {
-            let mut response = clock.flow(next).clone();
+            let mut response = capture.decode(clock.flow(next)).map_err(internal)?;
             next += 1;
             let now = Timestamp::from(chrono::Utc::now());
             response.time = Some(now);
             if let Some(ResponseTypes::Flow(flow)) = &mut response.response_types {
                 flow.time = Some(now);
             }
-            if selection.wants(&response)
-                && sender.send(Ok(selection.masked(&response))).await.is_err()
-            {
-                return;
+            if selection.wants_replayed(&response) {
+                client.send_new(selection, &response).await?;
             }
         }
-        if sender.is_closed() {
-            return;
+        if client.sender.is_closed() {
+            return Ok(());
         }
         let wait = clock.time_of(next) - clock.elapsed();
         tokio::time::sleep(Duration::from_secs_f64(wait.clamp(0.001, 3600.0))).await;
