@@ -18,8 +18,8 @@
 # The table is printed and written to bench-results/latest.md for
 # comparison between commits.
 #
-# PROFILE (default dist, the profile of release binaries) picks the cargo
-# profile measured; PROFILE=release measures what `cargo install` builds.
+# PROFILE (default release, what `cargo install` builds) picks the cargo
+# profile measured.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,7 +33,7 @@ if [[ ! -x /usr/bin/time ]]; then
     exit 1
 fi
 
-PROFILE=${PROFILE:-dist}
+PROFILE=${PROFILE:-release}
 cargo build --profile "$PROFILE" --locked --quiet --bin hubl --example gen_capture --example decode_floor
 BUILT=target/$PROFILE
 HUBL=$BUILT/hubl
