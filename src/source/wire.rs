@@ -168,20 +168,22 @@ fn layer4_field<B: Buf>(
     buf: &mut B,
 ) -> Result<(), DecodeError> {
     match tag {
-        6 => {
-            check_wire_type(WireType::LengthDelimited, wire_type)?;
-            if !matches!(l4.protocol, Some(layer4::Protocol::Vrrp(_))) {
-                l4.protocol = Some(layer4::Protocol::Vrrp(Default::default()));
-            }
-            skip(tag, wire_type, buf)
-        }
-        7 => {
-            check_wire_type(WireType::LengthDelimited, wire_type)?;
-            if !matches!(l4.protocol, Some(layer4::Protocol::Igmp(_))) {
-                l4.protocol = Some(layer4::Protocol::Igmp(Default::default()));
-            }
-            skip(tag, wire_type, buf)
-        }
+        6 => kind_only(
+            &mut l4.protocol,
+            |protocol| matches!(protocol, layer4::Protocol::Vrrp(_)),
+            || layer4::Protocol::Vrrp(Default::default()),
+            tag,
+            wire_type,
+            buf,
+        ),
+        7 => kind_only(
+            &mut l4.protocol,
+            |protocol| matches!(protocol, layer4::Protocol::Igmp(_)),
+            || layer4::Protocol::Igmp(Default::default()),
+            tag,
+            wire_type,
+            buf,
+        ),
         _ => l4.merge_field(tag, wire_type, buf, DecodeContext::default()),
     }
 }
@@ -204,21 +206,23 @@ fn layer7_field<B: Buf>(
                 _ => Ok(()),
             }
         }
-        101 => {
-            check_wire_type(WireType::LengthDelimited, wire_type)?;
-            if !matches!(l7.record, Some(layer7::Record::Http(_))) {
-                l7.record = Some(layer7::Record::Http(Default::default()));
-            }
-            skip(tag, wire_type, buf)
-        }
-        102 => {
-            check_wire_type(WireType::LengthDelimited, wire_type)?;
-            #[allow(deprecated, reason = "Kafka is deprecated in the API")]
-            if !matches!(l7.record, Some(layer7::Record::Kafka(_))) {
-                l7.record = Some(layer7::Record::Kafka(Default::default()));
-            }
-            skip(tag, wire_type, buf)
-        }
+        101 => kind_only(
+            &mut l7.record,
+            |record| matches!(record, layer7::Record::Http(_)),
+            || layer7::Record::Http(Default::default()),
+            tag,
+            wire_type,
+            buf,
+        ),
+        #[allow(deprecated, reason = "Kafka is deprecated in the API")]
+        102 => kind_only(
+            &mut l7.record,
+            |record| matches!(record, layer7::Record::Kafka(_)),
+            || layer7::Record::Kafka(Default::default()),
+            tag,
+            wire_type,
+            buf,
+        ),
         _ => l7.merge_field(tag, wire_type, buf, DecodeContext::default()),
     }
 }
@@ -256,6 +260,24 @@ fn policy<B: Buf>(
     )?;
     policies.push(policy);
     Ok(())
+}
+
+/// A oneof member of which only the kind is printed: it is set to `kind`
+/// (unless it is of that kind already, as prost merges a repeated member)
+/// and its contents are stepped over.
+fn kind_only<T, B: Buf>(
+    member: &mut Option<T>,
+    is_kind: fn(&T) -> bool,
+    kind: fn() -> T,
+    tag: u32,
+    wire_type: WireType,
+    buf: &mut B,
+) -> Result<(), DecodeError> {
+    check_wire_type(WireType::LengthDelimited, wire_type)?;
+    if !member.as_ref().is_some_and(is_kind) {
+        *member = Some(kind());
+    }
+    skip(tag, wire_type, buf)
 }
 
 fn skip<B: Buf>(tag: u32, wire_type: WireType, buf: &mut B) -> Result<(), DecodeError> {
@@ -320,5 +342,102 @@ mod tests {
         response.extend_from_slice(&flow);
         assert!(decode_headline(response.as_slice()).is_err());
         assert!(GetFlowsResponse::decode(response.as_slice()).is_err());
+    }
+
+    /// Oneof members whose kind alone is kept, and what is stepped over
+    /// next to what is kept, on a response made for it.
+    #[test]
+    #[allow(deprecated, reason = "Kafka is deprecated in the API")]
+    fn kinds_are_kept_without_their_contents() {
+        use crate::proto::flow::{Http, Igmp, Kafka, Vrrp};
+        let headline = |l4: Option<layer4::Protocol>, l7: Option<layer7::Record>| {
+            let flow = Flow {
+                uuid: "u-1".into(),
+                node_labels: vec!["zone=a".into()],
+                l4: Some(Layer4 { protocol: l4 }),
+                l7: Some(Layer7 {
+                    record: l7,
+                    latency_ns: 7,
+                    ..Layer7::default()
+                }),
+                source: Some(Endpoint {
+                    namespace: "ns".into(),
+                    labels: vec!["k8s:app=a".into()],
+                    cluster_name: "c".into(),
+                    ..Endpoint::default()
+                }),
+                egress_allowed_by: vec![Policy {
+                    name: "allow".into(),
+                    labels: vec!["l".into()],
+                    revision: 3,
+                    ..Policy::default()
+                }],
+                ..Flow::default()
+            };
+            let response = GetFlowsResponse {
+                response_types: Some(ResponseTypes::Flow(Box::new(flow))),
+                ..GetFlowsResponse::default()
+            };
+            match decode_headline(response.encode_to_vec().as_slice())
+                .unwrap()
+                .response_types
+            {
+                Some(ResponseTypes::Flow(flow)) => *flow,
+                other => panic!("{other:?}"),
+            }
+        };
+        let vrrp = Vrrp {
+            vrid: 4,
+            ..Vrrp::default()
+        };
+        let http = Http {
+            code: 200,
+            url: "http://x/".into(),
+            ..Http::default()
+        };
+        let flow = headline(
+            Some(layer4::Protocol::Vrrp(vrrp)),
+            Some(layer7::Record::Http(http)),
+        );
+        assert_eq!(
+            flow.l4.unwrap().protocol,
+            Some(layer4::Protocol::Vrrp(Vrrp::default()))
+        );
+        let l7 = flow.l7.unwrap();
+        assert_eq!(l7.record, Some(layer7::Record::Http(Http::default())));
+        assert_eq!(l7.latency_ns, 7);
+        assert_eq!(flow.uuid, "u-1");
+        assert!(flow.node_labels.is_empty());
+        let source = flow.source.unwrap();
+        assert_eq!(
+            (source.namespace.as_str(), source.cluster_name.as_str()),
+            ("ns", "")
+        );
+        assert!(source.labels.is_empty());
+        assert_eq!(
+            flow.egress_allowed_by,
+            [Policy {
+                name: "allow".into(),
+                ..Policy::default()
+            }]
+        );
+        let igmp = Igmp {
+            group_address: "224.0.0.1".into(),
+            ..Igmp::default()
+        };
+        let kafka = Kafka {
+            topic: "t".into(),
+            ..Kafka::default()
+        };
+        let flow = headline(
+            Some(layer4::Protocol::Igmp(igmp)),
+            Some(layer7::Record::Kafka(kafka)),
+        );
+        assert_eq!(
+            flow.l4.unwrap().protocol,
+            Some(layer4::Protocol::Igmp(Igmp::default()))
+        );
+        let no_kafka = Some(layer7::Record::Kafka(Kafka::default()));
+        assert_eq!(flow.l7.unwrap().record, no_kafka);
     }
 }
