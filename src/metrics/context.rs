@@ -108,6 +108,14 @@ impl ContextOptions {
         Ok(context)
     }
 
+    /// A family's label names for handlers that place the context after
+    /// their own labels.
+    pub fn after(&self, own: &[&str]) -> Vec<String> {
+        let mut names: Vec<String> = own.iter().map(|&name| name.to_owned()).collect();
+        names.extend(self.label_names());
+        names
+    }
+
     /// The label names these options add, after the handler's own or
     /// before them as each handler places them.
     pub fn label_names(&self) -> Vec<String> {

@@ -22,10 +22,7 @@ pub struct FlowHandler {
 impl FlowHandler {
     pub fn new(options: &Options) -> Result<Self, super::MetricsError> {
         let context = ContextOptions::parse(options)?;
-        let mut labels: Vec<String> = ["protocol", "type", "subtype", "verdict"]
-            .map(str::to_owned)
-            .to_vec();
-        labels.extend(context.label_names());
+        let labels = context.after(&["protocol", "type", "subtype", "verdict"]);
         Ok(Self {
             context,
             families: [Family::counter(

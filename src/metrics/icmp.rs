@@ -12,8 +12,7 @@ pub struct IcmpHandler {
 impl IcmpHandler {
     pub fn new(options: &Options) -> Result<Self, super::MetricsError> {
         let context = ContextOptions::parse(options)?;
-        let mut labels: Vec<String> = ["family", "type"].map(str::to_owned).to_vec();
-        labels.extend(context.label_names());
+        let labels = context.after(&["family", "type"]);
         Ok(Self {
             context,
             families: [Family::counter(

@@ -19,8 +19,7 @@ pub struct PolicyHandler {
 impl PolicyHandler {
     pub fn new(options: &Options) -> Result<Self, super::MetricsError> {
         let context = ContextOptions::parse(options)?;
-        let mut labels: Vec<String> = ["direction", "match", "action"].map(str::to_owned).to_vec();
-        labels.extend(context.label_names());
+        let labels = context.after(&["direction", "match", "action"]);
         Ok(Self {
             context,
             families: [Family::counter(

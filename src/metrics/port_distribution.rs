@@ -13,8 +13,7 @@ pub struct PortDistributionHandler {
 impl PortDistributionHandler {
     pub fn new(options: &Options) -> Result<Self, super::MetricsError> {
         let context = ContextOptions::parse(options)?;
-        let mut labels: Vec<String> = ["protocol", "port"].map(str::to_owned).to_vec();
-        labels.extend(context.label_names());
+        let labels = context.after(&["protocol", "port"]);
         Ok(Self {
             context,
             families: [Family::counter(

@@ -12,8 +12,7 @@ pub struct TcpHandler {
 impl TcpHandler {
     pub fn new(options: &Options) -> Result<Self, super::MetricsError> {
         let context = ContextOptions::parse(options)?;
-        let mut labels: Vec<String> = ["flag", "family"].map(str::to_owned).to_vec();
-        labels.extend(context.label_names());
+        let labels = context.after(&["flag", "family"]);
         Ok(Self {
             context,
             families: [Family::counter(
