@@ -70,17 +70,17 @@ impl Setup {
     /// A cluster with the relay Service in `kube-system`, its target port
     /// named, and one ready pod.
     fn standard() -> Self {
-        Self::with(|relay| Cluster {
-            services: vec![relay_service("kube-system", json!("grpc"))],
-            pods: vec![relay_pod(
-                "kube-system",
-                "hubble-relay-7d9f-abcde",
-                relay.port(),
-                true,
-            )],
-            relay,
-            relay_port: relay.port(),
-            refuse_upgrade: false,
+        Self::with(|relay| {
+            Cluster::new(
+                relay,
+                vec![relay_service("kube-system", json!("grpc"))],
+                vec![relay_pod(
+                    "kube-system",
+                    "hubble-relay-7d9f-abcde",
+                    relay.port(),
+                    true,
+                )],
+            )
         })
     }
 
@@ -251,12 +251,12 @@ fn event_streams_go_through_the_port_forward_too() {
 
 #[test]
 fn the_namespace_comes_from_the_flag_the_environment_or_the_config_file() {
-    let setup = Setup::with(|relay| Cluster {
-        services: vec![relay_service("cilium", json!(relay.port()))],
-        pods: vec![relay_pod("cilium", "hubble-relay-1", relay.port(), true)],
-        relay,
-        relay_port: relay.port(),
-        refuse_upgrade: false,
+    let setup = Setup::with(|relay| {
+        Cluster::new(
+            relay,
+            vec![relay_service("cilium", json!(relay.port()))],
+            vec![relay_pod("cilium", "hubble-relay-1", relay.port(), true)],
+        )
     });
     let kubeconfig = setup.kubeconfig(User::Token(TOKEN));
     let flag = run(
@@ -298,12 +298,12 @@ fn the_namespace_comes_from_the_flag_the_environment_or_the_config_file() {
 
 #[test]
 fn a_missing_service_names_the_namespace_and_the_flags_to_change() {
-    let setup = Setup::with(|relay| Cluster {
-        services: vec![relay_service("cilium", json!(relay.port()))],
-        pods: vec![],
-        relay,
-        relay_port: relay.port(),
-        refuse_upgrade: false,
+    let setup = Setup::with(|relay| {
+        Cluster::new(
+            relay,
+            vec![relay_service("cilium", json!(relay.port()))],
+            vec![],
+        )
     });
     let error = failure(&setup.run(&["observe", "-P"]));
     assert!(
@@ -322,12 +322,12 @@ fn a_missing_service_names_the_namespace_and_the_flags_to_change() {
 
 #[test]
 fn a_service_without_pods_is_reported_as_hubble_reports_it() {
-    let setup = Setup::with(|relay| Cluster {
-        services: vec![relay_service("kube-system", json!("grpc"))],
-        pods: vec![],
-        relay,
-        relay_port: relay.port(),
-        refuse_upgrade: false,
+    let setup = Setup::with(|relay| {
+        Cluster::new(
+            relay,
+            vec![relay_service("kube-system", json!("grpc"))],
+            vec![],
+        )
     });
     let error = failure(&setup.run(&["status", "-P"]));
     assert!(
@@ -341,26 +341,26 @@ fn a_service_without_pods_is_reported_as_hubble_reports_it() {
 
 #[test]
 fn of_several_pods_the_ready_one_is_forwarded_to() {
-    let setup = Setup::with(|relay| Cluster {
-        services: vec![relay_service("kube-system", json!("grpc"))],
-        pods: vec![
-            relay_pod(
-                "kube-system",
-                "hubble-relay-a-not-ready",
-                relay.port(),
-                false,
-            ),
-            relay_pod("kube-system", "hubble-relay-b-ready", relay.port(), true),
-            relay_pod(
-                "kube-system",
-                "hubble-relay-c-not-ready",
-                relay.port(),
-                false,
-            ),
-        ],
-        relay,
-        relay_port: relay.port(),
-        refuse_upgrade: false,
+    let setup = Setup::with(|relay| {
+        Cluster::new(
+            relay,
+            vec![relay_service("kube-system", json!("grpc"))],
+            vec![
+                relay_pod(
+                    "kube-system",
+                    "hubble-relay-a-not-ready",
+                    relay.port(),
+                    false,
+                ),
+                relay_pod("kube-system", "hubble-relay-b-ready", relay.port(), true),
+                relay_pod(
+                    "kube-system",
+                    "hubble-relay-c-not-ready",
+                    relay.port(),
+                    false,
+                ),
+            ],
+        )
     });
     assert_success(&setup.run(&["status", "-P"]));
     let forwards: Vec<String> = setup
@@ -380,26 +380,26 @@ fn of_several_pods_the_ready_one_is_forwarded_to() {
 
 #[test]
 fn a_numeric_target_port_is_forwarded_as_is_and_an_unknown_name_is_refused() {
-    let setup = Setup::with(|relay| Cluster {
-        services: vec![relay_service("kube-system", json!(relay.port()))],
-        pods: vec![relay_pod("kube-system", "hubble-relay-1", 1, true)],
-        relay,
-        relay_port: relay.port(),
-        refuse_upgrade: false,
+    let setup = Setup::with(|relay| {
+        Cluster::new(
+            relay,
+            vec![relay_service("kube-system", json!(relay.port()))],
+            vec![relay_pod("kube-system", "hubble-relay-1", 1, true)],
+        )
     });
     assert_success(&setup.run(&["status", "-P"]));
 
-    let unknown = Setup::with(|relay| Cluster {
-        services: vec![relay_service("kube-system", json!("http"))],
-        pods: vec![relay_pod(
-            "kube-system",
-            "hubble-relay-1",
-            relay.port(),
-            true,
-        )],
-        relay,
-        relay_port: relay.port(),
-        refuse_upgrade: false,
+    let unknown = Setup::with(|relay| {
+        Cluster::new(
+            relay,
+            vec![relay_service("kube-system", json!("http"))],
+            vec![relay_pod(
+                "kube-system",
+                "hubble-relay-1",
+                relay.port(),
+                true,
+            )],
+        )
     });
     let error = failure(&unknown.run(&["status", "-P"]));
     assert!(
@@ -413,12 +413,12 @@ fn a_numeric_target_port_is_forwarded_as_is_and_an_unknown_name_is_refused() {
 
 #[test]
 fn a_pod_that_does_not_listen_on_the_port_fails_with_the_kubelets_message() {
-    let setup = Setup::with(|relay| Cluster {
-        services: vec![relay_service("kube-system", json!("grpc"))],
-        pods: vec![relay_pod("kube-system", "hubble-relay-1", 4246, true)],
-        relay,
-        relay_port: relay.port(),
-        refuse_upgrade: false,
+    let setup = Setup::with(|relay| {
+        Cluster::new(
+            relay,
+            vec![relay_service("kube-system", json!("grpc"))],
+            vec![relay_pod("kube-system", "hubble-relay-1", 4246, true)],
+        )
     });
     let error = failure(&setup.run(&["status", "-P"]));
     assert!(error.contains("connection refused"), "{error}");

@@ -57,6 +57,20 @@ pub struct Cluster {
     pub refuse_upgrade: bool,
 }
 
+impl Cluster {
+    /// A cluster whose relay pods listen on the relay's own port and whose
+    /// API server forwards as asked.
+    pub fn new(relay: SocketAddr, services: Vec<Value>, pods: Vec<Value>) -> Self {
+        Self {
+            services,
+            pods,
+            relay,
+            relay_port: relay.port(),
+            refuse_upgrade: false,
+        }
+    }
+}
+
 /// A relay Service in `namespace` selecting `k8s-app=hubble-relay`, port
 /// 80 to `target_port` (a number or a port name).
 pub fn relay_service(namespace: &str, target_port: Value) -> Value {
