@@ -15,17 +15,13 @@ use cel::{
     objects::{Key, Map, Value},
     parser::Parser,
 };
-use prost::Message;
 use prost_types::{
-    DescriptorProto, FileDescriptorSet,
+    DescriptorProto,
     field_descriptor_proto::{Label, Type},
 };
 
 use super::{FilterError, cel_check};
-use crate::proto::flow::Flow;
-
-/// The API's descriptors, as build.rs compiled them.
-const DESCRIPTORS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/hubble_descriptor.bin"));
+use crate::proto::{DESCRIPTORS, flow::Flow};
 
 /// Messages and enums of the API by full name (`.flow.Flow`).
 pub(super) struct Schema {
@@ -38,7 +34,7 @@ pub(super) struct Schema {
 }
 
 pub(super) static SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
-    let set = FileDescriptorSet::decode(DESCRIPTORS).unwrap_or_default();
+    let set = &*DESCRIPTORS;
     let mut messages = HashMap::new();
     let mut enums = HashMap::new();
     let mut constants = Vec::new();

@@ -11,18 +11,12 @@ pub mod time;
 pub use flags::build_filters;
 pub use matcher::FlowMatcher;
 
-use std::sync::LazyLock;
-
 use chrono::{DateTime, Utc};
-use prost::Message;
-use prost_types::{
-    DescriptorProto, FileDescriptorSet,
-    field_descriptor_proto::{Label, Type},
-};
+use prost_types::field_descriptor_proto::{Label, Type};
 
 use crate::{
     cli::{FilterFlag, SelectorArgs},
-    proto::{Timestamp, flow::FlowFilter, observer::GetFlowsRequest},
+    proto::{Timestamp, flow::FlowFilter, message_descriptor, observer::GetFlowsRequest},
 };
 
 /// The fields compact, dict and table output print: with
@@ -150,38 +144,6 @@ pub fn build_request(
         field_mask: (!mask.is_empty()).then_some(pbjson_types::FieldMask { paths: mask }),
         ..GetFlowsRequest::default()
     })
-}
-
-/// The wire API's descriptors, which protobuf's field mask check walks.
-static DESCRIPTORS: LazyLock<FileDescriptorSet> = LazyLock::new(|| {
-    FileDescriptorSet::decode(
-        &include_bytes!(concat!(env!("OUT_DIR"), "/hubble_descriptor.bin"))[..],
-    )
-    .unwrap_or_default()
-});
-
-/// The message with this full name (`flow.Flow`, `google.protobuf.Timestamp`).
-pub(crate) fn message_descriptor(full_name: &str) -> Option<&'static DescriptorProto> {
-    fn find<'a>(
-        scope: &str,
-        messages: &'a [DescriptorProto],
-        full_name: &str,
-    ) -> Option<&'a DescriptorProto> {
-        messages.iter().find_map(|message| {
-            let name = format!("{scope}.{}", message.name());
-            if name == full_name {
-                Some(message)
-            } else if full_name.starts_with(&format!("{name}.")) {
-                find(&name, &message.nested_type, full_name)
-            } else {
-                None
-            }
-        })
-    }
-    DESCRIPTORS
-        .file
-        .iter()
-        .find_map(|file| find(file.package(), &file.message_type, full_name))
 }
 
 /// Protobuf's `fieldmaskpb.New` check, as Hubble runs it on `--field-mask`:

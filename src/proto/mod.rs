@@ -37,9 +37,47 @@ use std::{
     borrow::Cow,
     cell::{Cell, RefCell},
     marker::PhantomData,
+    sync::LazyLock,
 };
 
+use prost::Message;
+use prost_types::{DescriptorProto, FileDescriptorSet};
+
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
+
+/// The descriptors of the API and the well-known types it imports, as
+/// build.rs compiled them: the field mask check, `hubl serve`'s masks and
+/// the JSON written from wire bytes walk them.
+pub static DESCRIPTORS: LazyLock<FileDescriptorSet> = LazyLock::new(|| {
+    FileDescriptorSet::decode(
+        &include_bytes!(concat!(env!("OUT_DIR"), "/hubble_descriptor.bin"))[..],
+    )
+    .unwrap_or_default()
+});
+
+/// The message with this full name (`flow.Flow`, `google.protobuf.Timestamp`).
+pub fn message_descriptor(full_name: &str) -> Option<&'static DescriptorProto> {
+    fn find<'a>(
+        scope: &str,
+        messages: &'a [DescriptorProto],
+        full_name: &str,
+    ) -> Option<&'a DescriptorProto> {
+        messages.iter().find_map(|message| {
+            let name = format!("{scope}.{}", message.name());
+            if name == full_name {
+                Some(message)
+            } else if full_name.starts_with(&format!("{name}.")) {
+                find(&name, &message.nested_type, full_name)
+            } else {
+                None
+            }
+        })
+    }
+    DESCRIPTORS
+        .file
+        .iter()
+        .find_map(|file| find(file.package(), &file.message_type, full_name))
+}
 
 thread_local! {
     static UNKNOWN_FIELD_SKIPPED: Cell<bool> = const { Cell::new(false) };

@@ -12,7 +12,7 @@ use prost::encoding::{
 };
 use tonic::Status;
 
-use crate::filter::message_descriptor;
+use crate::proto::message_descriptor;
 
 /// GetFlowsResponse's field that holds a flow.
 const FLOW_FIELD: u32 = 1;
