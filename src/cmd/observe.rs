@@ -16,8 +16,12 @@ use crate::{
     cli::{ColorChoice, FormattingArgs, ObserveCommand, Output, TimeFormatArg, TimeFormatName},
     filter,
     printer::{self, Format, PrintOptions, Printer, TimeFormat},
+    proto::observer::{GetFlowsRequest, GetFlowsResponse},
     serve::Demo,
-    source::{self, Connection, FileSource, Flows, FlowsCall, Follow, Printed, ResponseStream},
+    source::{
+        self, Connection, Encoded, EventStream, FileSource, Flows, FlowsCall, FlowsResponse,
+        Follow, Printed, ResponseStream,
+    },
 };
 
 /// Large enough that a busy stream is written in few syscalls.
@@ -66,32 +70,35 @@ pub async fn run(command: &ObserveCommand, settings: &Arc<Settings>) -> anyhow::
         true => Some(Demo::start().await?),
         false => None,
     };
-    let headline_only = !matches!(args.formatting.output, Output::Json | Output::Jsonpb);
-    let (stream, printed) = flows(
-        Source {
-            input_file: args.other.input_file.as_deref(),
-            headline_only,
-            follow: args.selectors.follow,
-            reconnect: args.selectors.reconnect,
-            demo: demo.as_ref(),
-        },
-        request,
-        settings,
-    )
-    .await?;
-    let stdout = io::stdout().lock();
-    // `--silent-errors` silences node status events too, as in Hubble.
-    let stderr: Box<dyn Write> = if args.other.silent_errors {
-        Box::new(io::sink())
-    } else {
-        Box::new(io::stderr().lock())
+    let source = Source {
+        input_file: args.other.input_file.as_deref(),
+        headline_only: !json_output,
+        follow: args.selectors.follow,
+        reconnect: args.selectors.reconnect,
+        demo: demo.as_ref(),
     };
-    let printer = Printer::new(
-        options,
-        BufWriter::with_capacity(OUTPUT_BUFFER, stdout),
-        stderr,
-    );
-    print_stream(stream, printer, printed, args.other.silent_errors).await
+    let silent_errors = args.other.silent_errors;
+    let printer = || {
+        let stdout = io::stdout().lock();
+        // `--silent-errors` silences node status events too, as in Hubble.
+        let stderr: Box<dyn Write> = if silent_errors {
+            Box::new(io::sink())
+        } else {
+            Box::new(io::stderr().lock())
+        };
+        Printer::new(
+            options,
+            BufWriter::with_capacity(OUTPUT_BUFFER, stdout),
+            stderr,
+        )
+    };
+    // JSON from a server is written straight from the bytes received.
+    if json_output && source.input_file.is_none() {
+        let (stream, printed) = server_flows::<Encoded>(source, request, settings).await?;
+        return print_stream(stream, printer(), printed, silent_errors).await;
+    }
+    let (stream, printed) = flows(source, request, settings).await?;
+    print_stream(stream, printer(), printed, silent_errors).await
 }
 
 /// Where a command's flows come from, as its flags say.
@@ -112,69 +119,46 @@ pub(super) struct Source<'a> {
 /// reads them through this.
 pub(super) async fn flows(
     source: Source<'_>,
-    request: crate::proto::observer::GetFlowsRequest,
+    request: GetFlowsRequest,
     settings: &Arc<Settings>,
 ) -> anyhow::Result<(ResponseStream, Printed<Flows>)> {
-    if source.follow && source.input_file.is_none() && settings.reconnect(source.reconnect)? {
-        let call = FlowsCall {
-            request,
-            headline_only: source.headline_only,
-        };
-        return follow(call, settings, source.demo).await;
+    let Some(path) = source.input_file else {
+        return server_flows(source, request, settings).await;
+    };
+    settings.refuse_port_forward_with("--input-file")?;
+    let mut file = FileSource::new(path.to_owned());
+    if source.headline_only {
+        file = file.headline_only();
     }
-    let stream = open(
-        source.input_file,
-        source.headline_only,
-        request,
-        settings,
-        source.demo,
-    )
-    .await?;
+    let stream = file
+        .get_flows(&request)
+        .with_context(|| format!("cannot read flows from {path}"))?;
     Ok((stream, Printed::release()))
 }
 
-/// The flow stream of a request, read once: from a capture, the demo relay
-/// or the server.
-async fn open(
-    input_file: Option<&str>,
-    headline_only: bool,
-    request: crate::proto::observer::GetFlowsRequest,
-    settings: &Settings,
-    demo: Option<&Demo>,
-) -> anyhow::Result<ResponseStream> {
-    if let Some(path) = input_file {
-        settings.refuse_port_forward_with("--input-file")?;
-        let mut source = FileSource::new(path.to_owned());
-        if headline_only {
-            source = source.headline_only();
-        }
-        return source
-            .get_flows(&request)
-            .with_context(|| format!("cannot read flows from {path}"));
-    }
-    let connection = connect(settings, demo).await?;
-    settings.log_request("Sending GetFlows request", &request);
-    connection
-        .get_flows(request, headline_only)
-        .await
-        .map_err(unwrap_unknown)
-}
-
-/// The server's flows, followed through lost connections: dialed again
-/// as first, and resumed where the output stopped.
-async fn follow(
-    call: FlowsCall,
+/// The server's flows (or the demo relay's), read as `R`: once, or
+/// followed through lost connections, dialed again as first and resumed
+/// where the output stopped.
+async fn server_flows<R: FlowsResponse>(
+    source: Source<'_>,
+    request: GetFlowsRequest,
     settings: &Arc<Settings>,
-    demo: Option<&Demo>,
-) -> anyhow::Result<(ResponseStream, Printed<Flows>)> {
-    let connection = connect(settings, demo).await?;
-    settings.log_request("Sending GetFlows request", &call.request);
-    let stream = connection
-        .get_flows(call.request.clone(), call.headline_only)
+) -> anyhow::Result<(EventStream<R>, Printed<Flows<R>>)> {
+    let resume = source.follow && settings.reconnect(source.reconnect)?;
+    let connection = connect(settings, source.demo).await?;
+    settings.log_request("Sending GetFlows request", &request);
+    let call = FlowsCall {
+        request,
+        headline_only: source.headline_only,
+    };
+    let stream = R::open(&connection, call.clone())
         .await
         .map_err(unwrap_unknown)?;
-    let dial = settings.dialer(demo.map(Demo::server));
-    let follow = Follow::<Flows>::new(call, &connection, stream, dial, settings.backoff());
+    if !resume {
+        return Ok((stream, Printed::release()));
+    }
+    let dial = settings.dialer(source.demo.map(Demo::server));
+    let follow = Follow::<Flows<R>>::new(call, &connection, stream, dial, settings.backoff());
     let printed = follow.printed();
     Ok((follow.into_stream(), printed))
 }
@@ -189,13 +173,34 @@ async fn connect(settings: &Settings, demo: Option<&Demo>) -> anyhow::Result<Con
     }
 }
 
+/// A response as a stream yields it, printed.
+trait Print {
+    fn print<W: Write, E: Write>(&self, printer: &mut Printer<W, E>) -> anyhow::Result<()>;
+}
+
+impl Print for GetFlowsResponse {
+    fn print<W: Write, E: Write>(&self, printer: &mut Printer<W, E>) -> anyhow::Result<()> {
+        Ok(printer.write_response(self)?)
+    }
+}
+
+impl Print for Encoded {
+    fn print<W: Write, E: Write>(&self, printer: &mut Printer<W, E>) -> anyhow::Result<()> {
+        if printer.write_wire_json(self.bytes())? {
+            return Ok(());
+        }
+        let response = self.decode().map_err(unwrap_unknown)?;
+        Ok(printer.write_response(&response)?)
+    }
+}
+
 /// Prints responses as they come, handing each back to `printed`. Output is
 /// buffered, and flushed whenever the source has nothing ready, so a slow
 /// stream still shows each flow at once while a fast one costs few writes.
-async fn print_stream<W: Write, E: Write>(
-    mut stream: ResponseStream,
+async fn print_stream<R: FlowsResponse + Print, W: Write, E: Write>(
+    mut stream: EventStream<R>,
     mut printer: Printer<W, E>,
-    printed: Printed<Flows>,
+    printed: Printed<Flows<R>>,
     silent_errors: bool,
 ) -> anyhow::Result<Outcome> {
     let mut interrupt = std::pin::pin!(tokio::signal::ctrl_c());
@@ -220,7 +225,7 @@ async fn print_stream<W: Write, E: Write>(
         match item {
             None => break,
             Some(Ok(response)) => {
-                printer.write_response(&response)?;
+                response.print(&mut printer)?;
                 printed.give(response);
             }
             Some(Err(error)) if error.is_notice() => {
@@ -246,7 +251,9 @@ async fn print_stream<W: Write, E: Write>(
 }
 
 /// The next item if the stream has one ready, without waiting.
-pub(super) async fn poll_once(stream: &mut ResponseStream) -> Option<Option<source::Item>> {
+pub(super) async fn poll_once<T>(
+    stream: &mut EventStream<T>,
+) -> Option<Option<Result<T, source::SourceError>>> {
     std::future::poll_fn(|cx| {
         Poll::Ready(match stream.as_mut().poll_next(cx) {
             Poll::Ready(item) => Some(item),

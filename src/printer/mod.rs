@@ -9,7 +9,7 @@ mod dict;
 mod events;
 mod flow;
 mod gojson;
-mod json;
+pub(super) mod json;
 pub(crate) mod names;
 mod nodes;
 mod raw_filters;
@@ -19,6 +19,7 @@ mod style;
 mod table;
 mod tabwriter;
 mod time;
+mod wire_json;
 
 use std::io::{self, Write};
 
@@ -98,6 +99,7 @@ pub struct Printer<W: Write, E: Write> {
     /// JSON is serialised here, then written at once: many small writes
     /// straight into a BufWriter cost more than one copy.
     json: Vec<u8>,
+    wire_json: wire_json::WireJson,
     table: Option<TabWriter>,
     out: W,
     err: E,
@@ -118,6 +120,7 @@ impl<W: Write, E: Write> Printer<W, E> {
             },
             scratch: String::with_capacity(512),
             json: Vec::with_capacity(2048),
+            wire_json: wire_json::WireJson::default(),
             table: (options.format == Format::Table).then(TabWriter::new),
             out,
             err,
@@ -185,6 +188,26 @@ impl<W: Write, E: Write> Printer<W, E> {
             None => {}
         }
         Ok(())
+    }
+
+    /// Writes a response received as `bytes` as a line of JSON written
+    /// straight from them, when the format is JSON and the response is a
+    /// flow that `wire_json` takes. `false` (nothing written) otherwise: the
+    /// caller decodes the response for `write_response`.
+    pub fn write_wire_json(&mut self, bytes: &[u8]) -> io::Result<bool> {
+        if self.context.options.format != Format::Json {
+            return Ok(false);
+        }
+        self.json.clear();
+        if self
+            .wire_json
+            .write_response(&mut self.json, bytes)
+            .is_err()
+        {
+            return Ok(false);
+        }
+        self.out.write_all(&self.json)?;
+        Ok(true)
     }
 
     /// One response as a line of JSON, to stdout or (node status) stderr.

@@ -231,7 +231,7 @@ pub struct TimestampError(String);
 impl Timestamp {
     /// protojson's text form, written without chrono (every flow printed as
     /// JSON has one or two): `None` outside the range protojson writes.
-    fn format_utc(self, out: &mut [u8; 30]) -> Option<usize> {
+    pub(crate) fn format_utc(self, out: &mut [u8; 30]) -> Option<usize> {
         if !(MIN_SECONDS..=MAX_SECONDS).contains(&self.seconds)
             || !(0..1_000_000_000).contains(&self.nanos)
         {

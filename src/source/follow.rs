@@ -15,6 +15,7 @@
 
 use std::{
     cmp::Ordering,
+    marker::PhantomData,
     pin::Pin,
     sync::{Arc, Mutex, PoisonError},
     time::Duration,
@@ -24,7 +25,7 @@ use chrono::SecondsFormat;
 use tokio::time::Instant;
 use tokio_stream::StreamExt;
 
-use super::{Connection, EventStream, SourceError};
+use super::{Connection, EventStream, SourceError, wire::Encoded};
 use crate::proto::{
     Timestamp,
     observer::{
@@ -80,8 +81,9 @@ pub trait Feed: Send + 'static {
     }
 }
 
-/// Observer.GetFlows.
-pub struct Flows;
+/// Observer.GetFlows, its responses read as `R`: decoded, or as received
+/// (`Encoded`).
+pub struct Flows<R = GetFlowsResponse>(PhantomData<R>);
 
 /// A GetFlows call: the request, and whether the flows are read headline
 /// only (see `Connection::get_flows`).
@@ -91,10 +93,21 @@ pub struct FlowsCall {
     pub headline_only: bool,
 }
 
-impl Feed for Flows {
-    type Request = FlowsCall;
-    type Response = GetFlowsResponse;
+/// How GetFlows responses are read, for a followed call.
+pub trait FlowsResponse: PartialEq + Send + Sized + 'static {
+    fn open(
+        connection: &Connection,
+        call: FlowsCall,
+    ) -> impl Future<Output = Result<EventStream<Self>, SourceError>> + Send;
 
+    /// When a flow or lost-events notice was observed; node status is
+    /// made up as it is sent.
+    fn time(&self) -> Option<Timestamp>;
+
+    fn release(self) {}
+}
+
+impl FlowsResponse for GetFlowsResponse {
     async fn open(
         connection: &Connection,
         call: FlowsCall,
@@ -102,11 +115,41 @@ impl Feed for Flows {
         connection.get_flows(call.request, call.headline_only).await
     }
 
-    fn time(response: &GetFlowsResponse) -> Option<Timestamp> {
-        match response.response_types {
-            Some(ResponseTypes::Flow(_) | ResponseTypes::LostEvents(_)) => response.time,
+    fn time(&self) -> Option<Timestamp> {
+        match self.response_types {
+            Some(ResponseTypes::Flow(_) | ResponseTypes::LostEvents(_)) => self.time,
             Some(ResponseTypes::NodeStatus(_)) | None => None,
         }
+    }
+
+    fn release(self) {
+        super::recycle(self);
+    }
+}
+
+impl FlowsResponse for Encoded {
+    async fn open(
+        connection: &Connection,
+        call: FlowsCall,
+    ) -> Result<EventStream<Encoded>, SourceError> {
+        connection.get_encoded_flows(call.request).await
+    }
+
+    fn time(&self) -> Option<Timestamp> {
+        Encoded::time(self)
+    }
+}
+
+impl<R: FlowsResponse> Feed for Flows<R> {
+    type Request = FlowsCall;
+    type Response = R;
+
+    async fn open(connection: &Connection, call: FlowsCall) -> Result<EventStream<R>, SourceError> {
+        R::open(connection, call).await
+    }
+
+    fn time(response: &R) -> Option<Timestamp> {
+        response.time()
     }
 
     fn resumed(call: &FlowsCall, since: Timestamp) -> FlowsCall {
@@ -125,8 +168,8 @@ impl Feed for Flows {
         call.request.number == 0 && call.request.since.is_none()
     }
 
-    fn release(response: GetFlowsResponse) {
-        super::recycle(response);
+    fn release(response: R) {
+        response.release();
     }
 }
 
@@ -718,7 +761,7 @@ mod tests {
             seconds: 5,
             nanos: 6,
         };
-        let resumed = Flows::resumed(&call, since);
+        let resumed = <Flows>::resumed(&call, since);
         assert_eq!(
             resumed,
             FlowsCall {
@@ -730,8 +773,8 @@ mod tests {
                 headline_only: true,
             }
         );
-        assert!(!Flows::from_now_on(&call));
-        assert!(Flows::from_now_on(&FlowsCall {
+        assert!(!<Flows>::from_now_on(&call));
+        assert!(<Flows>::from_now_on(&FlowsCall {
             request: GetFlowsRequest {
                 follow: true,
                 ..GetFlowsRequest::default()

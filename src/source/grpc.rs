@@ -41,14 +41,14 @@ use super::{
     ResponseStream, SourceError,
     portforward::{PortForwardOptions, Tunnel},
     version::IntoInnerChecked,
-    wire::FlowsCodec,
+    wire::{Encoded, EncodedCodec, FlowsCodec},
 };
 use crate::proto::{
     observer::{
         GetAgentEventsRequest, GetAgentEventsResponse, GetDebugEventsRequest,
-        GetDebugEventsResponse, GetFlowsRequest, GetFlowsResponse, GetNamespacesRequest,
-        GetNamespacesResponse, GetNodesRequest, GetNodesResponse, ServerStatusRequest,
-        ServerStatusResponse, observer_client::ObserverClient,
+        GetDebugEventsResponse, GetFlowsRequest, GetNamespacesRequest, GetNamespacesResponse,
+        GetNodesRequest, GetNodesResponse, ServerStatusRequest, ServerStatusResponse,
+        observer_client::ObserverClient,
     },
     peer::{ChangeNotification, NotifyRequest, peer_client::PeerClient},
 };
@@ -181,30 +181,46 @@ impl Connection {
         request: GetFlowsRequest,
         headline_only: bool,
     ) -> Result<ResponseStream, SourceError> {
-        let stream = self
-            .call_get_flows(request, FlowsCodec { headline_only })
+        self.call_get_flows(request, FlowsCodec { headline_only })
             .await
-            .map_err(|s| self.explain(s))?
-            .into_inner_checked();
-        Ok(self.explained(stream))
+    }
+
+    /// Observer.GetFlows, each response yielded as the bytes received, for
+    /// output written from them (see `Encoded`).
+    pub async fn get_encoded_flows(
+        &self,
+        request: GetFlowsRequest,
+    ) -> Result<EventStream<Encoded>, SourceError> {
+        self.call_get_flows(request, EncodedCodec).await
     }
 
     /// What the generated client's `get_flows` does, with our codec.
-    async fn call_get_flows(
+    async fn call_get_flows<C>(
         &self,
         request: GetFlowsRequest,
-        codec: FlowsCodec,
-    ) -> Result<tonic::Response<tonic::Streaming<GetFlowsResponse>>, tonic::Status> {
+        codec: C,
+    ) -> Result<EventStream<C::Decode>, SourceError>
+    where
+        C: tonic::codec::Codec<Encode = GetFlowsRequest> + Send + 'static,
+        C::Decode: Send + Sync + 'static,
+    {
         let mut grpc = tonic::client::Grpc::new(self.clone()).max_decoding_message_size(usize::MAX);
-        grpc.ready()
-            .await
-            .map_err(|e| tonic::Status::unknown(format!("Service was not ready: {e}")))?;
+        grpc.ready().await.map_err(|e| {
+            self.explain(tonic::Status::unknown(format!(
+                "Service was not ready: {e}"
+            )))
+        })?;
         let mut request = tonic::Request::new(request);
         request
             .extensions_mut()
             .insert(tonic::GrpcMethod::new("observer.Observer", "GetFlows"));
         let path = http::uri::PathAndQuery::from_static("/observer.Observer/GetFlows");
-        grpc.server_streaming(request, path, codec).await
+        let stream = grpc
+            .server_streaming(request, path, codec)
+            .await
+            .map_err(|s| self.explain(s))?
+            .into_inner_checked();
+        Ok(self.explained(stream))
     }
 
     /// Observer.GetAgentEvents.

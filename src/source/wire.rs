@@ -10,7 +10,7 @@
 
 use prost::{
     DecodeError, Message,
-    bytes::Buf,
+    bytes::{Buf, Bytes},
     encoding::{DecodeContext, WireType, check_wire_type, decode_key, merge_loop, skip_field},
 };
 use tonic::{
@@ -19,7 +19,9 @@ use tonic::{
 };
 use tonic_prost::ProstEncoder;
 
+use super::SourceError;
 use crate::proto::{
+    Timestamp,
     flow::{Dns, Endpoint, Flow, Layer4, Layer7, Policy, layer4, layer7},
     observer::{GetFlowsRequest, GetFlowsResponse, get_flows_response::ResponseTypes},
 };
@@ -78,6 +80,85 @@ impl FlowsCodec {
     }
 }
 
+/// A `GetFlowsResponse` as received, not decoded, for output written
+/// straight from the wire bytes (`-o json`). The bytes are a slice of the
+/// received frame, not a copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encoded(Bytes);
+
+impl Encoded {
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The response decoded whole; bytes that do not decode fail as a
+    /// decoded stream fails on them.
+    pub fn decode(&self) -> Result<GetFlowsResponse, SourceError> {
+        GetFlowsResponse::decode(self.bytes())
+            .map_err(|error| SourceError::Status(Status::internal(error.to_string())))
+    }
+
+    /// `GetFlowsResponse.time` of a flow or a lost-events notice, read from
+    /// that field alone; `None` for node status and for bytes that do not
+    /// decode.
+    pub(super) fn time(&self) -> Option<Timestamp> {
+        let mut buf = self.bytes();
+        let mut time = None;
+        let mut buffered = false;
+        while buf.has_remaining() {
+            let (tag, wire_type) = decode_key(&mut buf).ok()?;
+            match tag {
+                RESPONSE_FLOW | RESPONSE_LOST_EVENTS => buffered = true,
+                RESPONSE_NODE_STATUS => buffered = false,
+                RESPONSE_TIME => {
+                    let mut value = time.unwrap_or_default();
+                    prost::encoding::message::merge(
+                        wire_type,
+                        &mut value,
+                        &mut buf,
+                        DecodeContext::default(),
+                    )
+                    .ok()?;
+                    time = Some(value);
+                    continue;
+                }
+                _ => {}
+            }
+            skip(tag, wire_type, &mut buf).ok()?;
+        }
+        time.filter(|_| buffered)
+    }
+}
+
+/// Reads each `GetFlowsResponse` as its bytes, undecoded.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct EncodedCodec;
+
+impl Codec for EncodedCodec {
+    type Encode = GetFlowsRequest;
+    type Decode = Encoded;
+    type Encoder = ProstEncoder<GetFlowsRequest>;
+    type Decoder = Self;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        ProstEncoder::default()
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        *self
+    }
+}
+
+impl Decoder for EncodedCodec {
+    type Item = Encoded;
+    type Error = Status;
+
+    fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Encoded>, Status> {
+        let length = buf.remaining();
+        Ok(Some(Encoded(buf.copy_to_bytes(length))))
+    }
+}
+
 /// Reads one encoded `GetFlowsResponse`, headline only.
 pub fn decode_headline(mut buf: impl Buf) -> Result<GetFlowsResponse, DecodeError> {
     let mut response = GetFlowsResponse::default();
@@ -97,8 +178,11 @@ pub fn decode_headline(mut buf: impl Buf) -> Result<GetFlowsResponse, DecodeErro
     Ok(response)
 }
 
-/// `GetFlowsResponse.flow`.
+/// `GetFlowsResponse`'s fields: the oneof of what it holds, and its time.
 const RESPONSE_FLOW: u32 = 1;
+const RESPONSE_NODE_STATUS: u32 = 2;
+const RESPONSE_LOST_EVENTS: u32 = 3;
+const RESPONSE_TIME: u32 = 1001;
 
 /// Flow fields that compact, dict and table output never print:
 /// drop_reason, reply, interface, trace_context, socket_cookie, cgroup_id,
