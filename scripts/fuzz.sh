@@ -13,7 +13,7 @@ seconds=${1:-600}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(filter_flags labels cel time config jsonpb)
+    targets=(filter_flags labels cel time config jsonpb wire_json)
 fi
 nice -n 19 cargo +nightly fuzz build -O
 for target in "${targets[@]}"; do

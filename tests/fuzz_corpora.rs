@@ -46,6 +46,11 @@ fn jsonpb_inputs() {
 }
 
 #[test]
+fn wire_json_inputs() {
+    replay("wire_json", checks::wire_json);
+}
+
+#[test]
 fn filter_flag_inputs() {
     replay("filter_flags", checks::filter_flags);
 }

@@ -31,8 +31,8 @@ fn sample() -> &'static [GetFlowsResponse] {
     })
 }
 
-fn printed(format: Format, response: &GetFlowsResponse) -> Vec<u8> {
-    let options = PrintOptions {
+fn options(format: Format) -> PrintOptions {
+    PrintOptions {
         format,
         time_format: TimeFormat::Rfc3339Nano,
         node_name: true,
@@ -40,14 +40,39 @@ fn printed(format: Format, response: &GetFlowsResponse) -> Vec<u8> {
         color: false,
         ip_translation: true,
         debug: true,
-    };
+    }
+}
+
+fn printed(format: Format, response: &GetFlowsResponse) -> Vec<u8> {
     let mut out = Vec::new();
-    let mut printer = Printer::new(options, &mut out, std::io::sink());
+    let mut printer = Printer::new(options(format), &mut out, std::io::sink());
     printer
         .write_response(response)
         .expect("writing to memory cannot fail");
     printer.finish().expect("writing to memory cannot fail");
     out
+}
+
+/// One encoded `GetFlowsResponse`: the JSON written straight from the
+/// bytes, when the printer takes them, is what it writes once it decodes
+/// them; bytes that do not decode are never taken.
+pub fn wire_json(data: &[u8]) {
+    let mut wire = Vec::new();
+    let mut printer = Printer::new(options(Format::Json), &mut wire, std::io::sink());
+    let taken = printer
+        .write_wire_json(data)
+        .expect("writing to memory cannot fail");
+    printer.finish().expect("writing to memory cannot fail");
+    if !taken {
+        assert!(wire.is_empty(), "declined, yet wrote {wire:?}");
+        return;
+    }
+    let response = <GetFlowsResponse as prost::Message>::decode(data)
+        .unwrap_or_else(|error| panic!("took bytes that do not decode: {error}"));
+    assert_eq!(
+        String::from_utf8_lossy(&wire),
+        String::from_utf8_lossy(&printed(Format::Json, &response))
+    );
 }
 
 /// One jsonpb line: both hand readings, when they take it, give what the
