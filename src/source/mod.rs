@@ -13,7 +13,7 @@ mod wire;
 
 pub use file::{FileSource, Unknown, decode_line};
 pub use follow::{
-    AgentEvents, Backoff, DebugEvents, Dial, Feed, Flows, FlowsCall, Follow, Printed,
+    AgentEvents, Backoff, DebugEvents, Dial, Feed, Flows, FlowsCall, Follow, Printed, Resume,
 };
 pub use grpc::{ConnectOptions, Connection, EventStream, OBSERVER_SERVICE, TlsOptions, connect};
 pub use jsonpb::{decode as decode_line_lean, decode_whole as decode_line_whole, recycle};
