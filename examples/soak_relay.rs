@@ -11,11 +11,13 @@
 //!
 //! Each flow's summary is `flow N`, which the script checks.
 
+#[path = "../tests/support/paced.rs"]
+mod paced;
+
 use std::{
     env,
-    pin::Pin,
     sync::Arc,
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::{SystemTime, UNIX_EPOCH},
 };
 
 use hubl::proto::{
@@ -30,11 +32,9 @@ use hubl::proto::{
         observer_server::{Observer, ObserverServer},
     },
 };
-use tokio::sync::mpsc;
-use tokio_stream::{Stream, wrappers::ReceiverStream};
 use tonic::{Request, Response, Status};
 
-type Responses<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
+use paced::{Responses, paced};
 
 struct Schedule {
     start_nanos: u128,
@@ -119,31 +119,23 @@ impl Observer for SoakObserver {
         request: Request<GetFlowsRequest>,
     ) -> Result<Response<Self::GetFlowsStream>, Status> {
         let request = request.into_inner();
-        let schedule = Arc::clone(&self.0);
-        let (sender, receiver) = mpsc::channel(1024);
-        tokio::spawn(async move {
-            let observed = schedule.observed();
-            let oldest = observed.saturating_sub(schedule.window * schedule.rate);
-            let mut next = match request.since {
-                Some(since) => schedule.index_at(since).max(oldest),
-                None if request.number == 0 => observed,
-                None => observed.saturating_sub(request.number).max(oldest),
-            };
-            loop {
-                let observed = schedule.observed();
-                while next < observed {
-                    if sender.send(Ok(schedule.flow(next))).await.is_err() {
-                        return;
-                    }
-                    next += 1;
-                }
-                if !request.follow {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
-        });
-        Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
+        let schedule = &self.0;
+        let observed = schedule.observed();
+        let oldest = observed.saturating_sub(schedule.window * schedule.rate);
+        let first = match request.since {
+            Some(since) => schedule.index_at(since).max(oldest),
+            None if request.number == 0 => observed,
+            None => observed.saturating_sub(request.number).max(oldest),
+        };
+        let clock = Arc::clone(schedule);
+        let flows = Arc::clone(schedule);
+        Ok(Response::new(paced(
+            first as usize,
+            (!request.follow).then_some(observed as usize),
+            move || clock.observed() as usize,
+            move |index| Ok(flows.flow(index as u64)),
+            std::future::pending(),
+        )))
     }
 
     async fn get_agent_events(

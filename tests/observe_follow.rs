@@ -19,8 +19,9 @@ use std::{
 };
 
 use buffered_relay::{Behaviour, BufferedRelay, Listen, Timeline, agent_event, debug_event};
-use hubl::proto::observer::{GetAgentEventsResponse, GetDebugEventsResponse, GetFlowsResponse};
+use hubl::proto::observer::GetFlowsResponse;
 use pki::{Pki, SERVER_NAME};
+use serde::de::DeserializeOwned;
 
 /// Short waits between attempts, for the tests that cut streams often.
 const QUICK_BACKOFF: (&str, &str) = ("HUBL_TEST_RECONNECT_BACKOFF", "1ms,5ms");
@@ -30,6 +31,21 @@ const PATIENCE: Duration = Duration::from_secs(20);
 
 fn any_port() -> Listen {
     Listen::Tcp(SocketAddr::from(([127, 0, 0, 1], 0)))
+}
+
+/// A relay whose `count` flows come one a millisecond, every stream it
+/// serves cut after `cut_every` responses.
+fn cutting_relay(count: usize, cut_every: usize) -> (Arc<Timeline>, BufferedRelay) {
+    let timeline = Timeline::new(count, 0, Duration::ZERO, Duration::from_millis(1));
+    let relay = BufferedRelay::start(
+        Arc::clone(&timeline),
+        any_port(),
+        Behaviour {
+            cut_every: Some(cut_every),
+            ..Behaviour::default()
+        },
+    );
+    (timeline, relay)
 }
 
 /// A running `hubl`, its output collected as it comes.
@@ -310,15 +326,7 @@ fn a_relay_back_after_three_seconds_sends_what_it_buffered_meanwhile() {
 
 #[test]
 fn a_stream_cut_every_few_flows_loses_nothing() {
-    let timeline = Timeline::new(300, 0, Duration::ZERO, Duration::from_millis(1));
-    let relay = BufferedRelay::start(
-        Arc::clone(&timeline),
-        any_port(),
-        Behaviour {
-            cut_every: Some(7),
-            ..Behaviour::default()
-        },
-    );
+    let (timeline, relay) = cutting_relay(300, 7);
     let mut hubl = Hubl::spawn(
         &[
             "observe",
@@ -368,15 +376,7 @@ fn counted(lines: &[String]) -> u64 {
 
 #[test]
 fn aggregations_are_followed_through_cuts_and_count_each_flow_once() {
-    let timeline = Timeline::new(300, 0, Duration::ZERO, Duration::from_millis(1));
-    let relay = BufferedRelay::start(
-        Arc::clone(&timeline),
-        any_port(),
-        Behaviour {
-            cut_every: Some(7),
-            ..Behaviour::default()
-        },
-    );
+    let (_, relay) = cutting_relay(300, 7);
     let hubl = Hubl::spawn(
         &[
             "observe",
@@ -415,40 +415,40 @@ fn aggregations_are_followed_through_cuts_and_count_each_flow_once() {
     );
 }
 
+/// `hubl observe KIND --follow --all -o json ARGS` through `relay` until
+/// it printed as many events as the timeline has flows: the events
+/// printed, the events made of the timeline's flows, and hubl's stderr.
+fn follow_events<T: DeserializeOwned>(
+    kind: &str,
+    (timeline, relay): (Arc<Timeline>, BufferedRelay),
+    args: &[&str],
+    event: fn(&GetFlowsResponse) -> T,
+) -> (Vec<T>, Vec<T>, String) {
+    let server = relay.server();
+    let mut all = vec![
+        "observe", kind, "--server", &server, "--follow", "--all", "-o", "json",
+    ];
+    all.extend(args);
+    let mut hubl = Hubl::spawn(&all, &[QUICK_BACKOFF]);
+    hubl.wait_for(timeline.flows().len());
+    let (lines, stderr) = hubl.stop();
+    let printed = lines
+        .iter()
+        .map(|line| {
+            serde_json::from_str(line)
+                .unwrap_or_else(|error| panic!("not an event: {error}: {line}"))
+        })
+        .collect();
+    let expected = timeline.flows().iter().map(event).collect();
+    (printed, expected, stderr)
+}
+
 #[test]
 fn agent_events_are_followed_through_cuts() {
     // Events at the same time from the same node are identical here (flows
     // 2 and 3 make the same event): both must be printed, once each.
-    let timeline = Timeline::new(200, 0, Duration::ZERO, Duration::from_millis(1));
-    let relay = BufferedRelay::start(
-        Arc::clone(&timeline),
-        any_port(),
-        Behaviour {
-            cut_every: Some(3),
-            ..Behaviour::default()
-        },
-    );
-    let mut hubl = Hubl::spawn(
-        &[
-            "observe",
-            "agent-events",
-            "--server",
-            &relay.server(),
-            "--follow",
-            "--all",
-            "-o",
-            "json",
-        ],
-        &[QUICK_BACKOFF],
-    );
-    hubl.wait_for(200);
-    let (lines, stderr) = hubl.stop();
-
-    let printed: Vec<GetAgentEventsResponse> = lines
-        .iter()
-        .map(|line| serde_json::from_str(line).expect("an agent event"))
-        .collect();
-    let expected: Vec<GetAgentEventsResponse> = timeline.flows().iter().map(agent_event).collect();
+    let (printed, expected, stderr) =
+        follow_events("agent-events", cutting_relay(200, 3), &[], agent_event);
     assert!(printed == expected, "{} printed:\n{stderr}", printed.len());
     assert!(
         count(&stderr, "; reconnecting\n") >= 200 / 3 - 1,
@@ -458,37 +458,12 @@ fn agent_events_are_followed_through_cuts() {
 
 #[test]
 fn debug_events_are_followed_and_silent_errors_hides_the_notices() {
-    let timeline = Timeline::new(120, 0, Duration::ZERO, Duration::from_millis(1));
-    let relay = BufferedRelay::start(
-        Arc::clone(&timeline),
-        any_port(),
-        Behaviour {
-            cut_every: Some(10),
-            ..Behaviour::default()
-        },
+    let (printed, expected, stderr) = follow_events(
+        "debug-events",
+        cutting_relay(120, 10),
+        &["--silent-errors"],
+        debug_event,
     );
-    let mut hubl = Hubl::spawn(
-        &[
-            "observe",
-            "debug-events",
-            "--server",
-            &relay.server(),
-            "--follow",
-            "--all",
-            "-o",
-            "json",
-            "--silent-errors",
-        ],
-        &[QUICK_BACKOFF],
-    );
-    hubl.wait_for(120);
-    let (lines, stderr) = hubl.stop();
-
-    let printed: Vec<GetDebugEventsResponse> = lines
-        .iter()
-        .map(|line| serde_json::from_str(line).expect("a debug event"))
-        .collect();
-    let expected: Vec<GetDebugEventsResponse> = timeline.flows().iter().map(debug_event).collect();
     assert!(printed == expected, "{} printed", printed.len());
     assert_eq!(stderr, "");
 }

@@ -6,36 +6,22 @@ use crate::{
 };
 
 use super::{
-    Family, Handler, Options, Scratch,
-    context::ContextOptions,
+    Scratch,
+    counter::{Count, Tally},
     names::{
         self, MESSAGE_TYPE_ACCESS_LOG, MESSAGE_TYPE_CAPTURE, MESSAGE_TYPE_DROP,
         MESSAGE_TYPE_POLICY_VERDICT, MESSAGE_TYPE_TRACE,
     },
 };
 
-pub struct FlowHandler {
-    context: ContextOptions,
-    families: [Family; 1],
-}
+pub struct FlowsProcessed;
 
-impl FlowHandler {
-    pub fn new(options: &Options) -> Result<Self, super::MetricsError> {
-        let context = ContextOptions::parse(options)?;
-        let labels = context.after(&["protocol", "type", "subtype", "verdict"]);
-        Ok(Self {
-            context,
-            families: [Family::counter(
-                "hubble_flows_processed",
-                "Total number of flows processed",
-                labels,
-            )],
-        })
-    }
-}
+impl Count for FlowsProcessed {
+    const NAME: &'static str = "hubble_flows_processed";
+    const HELP: &'static str = "Total number of flows processed";
+    const LABELS: &'static [&'static str] = &["protocol", "type", "subtype", "verdict"];
 
-impl Handler for FlowHandler {
-    fn process(&mut self, flow: &Flow, scratch: &mut Scratch) {
+    fn count(flow: &Flow, scratch: &mut Scratch, tally: &mut Tally<'_>) {
         let key = &mut scratch.key;
         key.clear();
         key.push(names::flow_protocol(flow));
@@ -75,20 +61,7 @@ impl Handler for FlowHandler {
             }
         }
         push_enum(key, names::verdict(flow.verdict), flow.verdict);
-        self.context.push_values(flow, false, key);
-        self.families[0].add(key, 1, scratch.now);
-    }
-
-    fn families(&self) -> &[Family] {
-        &self.families
-    }
-
-    fn families_mut(&mut self) -> &mut [Family] {
-        &mut self.families
-    }
-
-    fn context(&self) -> &ContextOptions {
-        &self.context
+        tally.add(key);
     }
 }
 

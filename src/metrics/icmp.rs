@@ -2,30 +2,20 @@
 
 use crate::proto::flow::{Flow, layer4::Protocol};
 
-use super::{Family, Handler, Options, Scratch, context::ContextOptions, names};
+use super::{
+    Scratch,
+    counter::{Count, Tally},
+    names,
+};
 
-pub struct IcmpHandler {
-    context: ContextOptions,
-    families: [Family; 1],
-}
+pub struct Icmp;
 
-impl IcmpHandler {
-    pub fn new(options: &Options) -> Result<Self, super::MetricsError> {
-        let context = ContextOptions::parse(options)?;
-        let labels = context.after(&["family", "type"]);
-        Ok(Self {
-            context,
-            families: [Family::counter(
-                "hubble_icmp",
-                "Number of ICMP messages",
-                labels,
-            )],
-        })
-    }
-}
+impl Count for Icmp {
+    const NAME: &'static str = "hubble_icmp";
+    const HELP: &'static str = "Number of ICMP messages";
+    const LABELS: &'static [&'static str] = &["family", "type"];
 
-impl Handler for IcmpHandler {
-    fn process(&mut self, flow: &Flow, scratch: &mut Scratch) {
+    fn count(flow: &Flow, scratch: &mut Scratch, tally: &mut Tally<'_>) {
         let (v6, kind, code) = match flow.l4.as_ref().and_then(|l4| l4.protocol.as_ref()) {
             Some(Protocol::IcmPv4(icmp)) => (false, icmp.r#type, icmp.code),
             Some(Protocol::IcmPv6(icmp)) => (true, icmp.r#type, icmp.code),
@@ -39,19 +29,6 @@ impl Handler for IcmpHandler {
         // so that dashboards built on agents' metrics match.
         key.push("IPv4");
         key.push(&scratch.text);
-        self.context.push_values(flow, false, key);
-        self.families[0].add(key, 1, scratch.now);
-    }
-
-    fn families(&self) -> &[Family] {
-        &self.families
-    }
-
-    fn families_mut(&mut self) -> &mut [Family] {
-        &mut self.families
-    }
-
-    fn context(&self) -> &ContextOptions {
-        &self.context
+        tally.add(key);
     }
 }

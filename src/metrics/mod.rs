@@ -4,10 +4,12 @@
 //! dashboards and alerts built on agents' metrics work unchanged.
 //!
 //! One file per handler, as Hubble has one folder per metric; `context`
-//! holds the context options they share, `series` the storage and the
-//! exposition through `prometheus-client`.
+//! holds the context options they share, `counter` the handler of the
+//! metrics that are one counter, `series` the storage and the exposition
+//! through `prometheus-client`.
 
 mod context;
+mod counter;
 mod dns;
 mod drop;
 mod flow;
@@ -39,6 +41,7 @@ use crate::proto::{
 };
 
 use context::{ContextOptions, PodLabel};
+use counter::Counter;
 pub use series::{Family, Key};
 
 /// The metric names Hubble registers, in the order `--help` lists them.
@@ -165,15 +168,17 @@ fn handler(spec: &MetricSpec) -> Result<Box<dyn Handler>, MetricsError> {
     Ok(match spec.name.as_str() {
         "dns" => Box::new(dns::DnsHandler::new(options)?),
         "drop" => Box::new(drop::DropHandler::new(options)?),
-        "flow" => Box::new(flow::FlowHandler::new(options)?),
+        "flow" => Box::new(Counter::<flow::FlowsProcessed>::new(options)?),
         "flows-to-world" => Box::new(flows_to_world::FlowsToWorldHandler::new(options)?),
         "http" => Box::new(http::HttpHandler::new(options, false)?),
         "httpV2" => Box::new(http::HttpHandler::new(options, true)?),
-        "icmp" => Box::new(icmp::IcmpHandler::new(options)?),
+        "icmp" => Box::new(Counter::<icmp::Icmp>::new(options)?),
         "kafka" => Box::new(kafka::KafkaHandler::new(options)?),
-        "policy" => Box::new(policy::PolicyHandler::new(options)?),
-        "port-distribution" => Box::new(port_distribution::PortDistributionHandler::new(options)?),
-        "tcp" => Box::new(tcp::TcpHandler::new(options)?),
+        "policy" => Box::new(Counter::<policy::Policy>::new(options)?),
+        "port-distribution" => Box::new(Counter::<port_distribution::PortDistribution>::new(
+            options,
+        )?),
+        "tcp" => Box::new(Counter::<tcp::Tcp>::new(options)?),
         other => {
             return Err(MetricsError::Spec(format!(
                 "metric '{other}' does not exist"

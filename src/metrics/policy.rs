@@ -3,36 +3,22 @@
 use crate::proto::flow::{Flow, layer7::Record};
 
 use super::{
-    Family, Handler, Options, Scratch,
-    context::ContextOptions,
+    Key, Scratch,
+    counter::{Count, Tally},
     names::{self, MESSAGE_TYPE_ACCESS_LOG, MESSAGE_TYPE_POLICY_VERDICT},
 };
 
 /// The reserved identity of the local host.
 const IDENTITY_HOST: u32 = 1;
 
-pub struct PolicyHandler {
-    context: ContextOptions,
-    families: [Family; 1],
-}
+pub struct Policy;
 
-impl PolicyHandler {
-    pub fn new(options: &Options) -> Result<Self, super::MetricsError> {
-        let context = ContextOptions::parse(options)?;
-        let labels = context.after(&["direction", "match", "action"]);
-        Ok(Self {
-            context,
-            families: [Family::counter(
-                "hubble_policy_verdicts",
-                "Total number of Cilium network policy verdicts",
-                labels,
-            )],
-        })
-    }
-}
+impl Count for Policy {
+    const NAME: &'static str = "hubble_policy_verdicts";
+    const HELP: &'static str = "Total number of Cilium network policy verdicts";
+    const LABELS: &'static [&'static str] = &["direction", "match", "action"];
 
-impl Handler for PolicyHandler {
-    fn process(&mut self, flow: &Flow, scratch: &mut Scratch) {
+    fn count(flow: &Flow, scratch: &mut Scratch, tally: &mut Tally<'_>) {
         let kind = names::event_type(flow);
         let text = &mut scratch.text;
         text.clear();
@@ -65,25 +51,12 @@ impl Handler for PolicyHandler {
         );
         key.push(text);
         push_lower(key, names::verdict(flow.verdict), flow.verdict);
-        self.context.push_values(flow, false, key);
-        self.families[0].add(key, 1, scratch.now);
-    }
-
-    fn families(&self) -> &[Family] {
-        &self.families
-    }
-
-    fn families_mut(&mut self) -> &mut [Family] {
-        &mut self.families
-    }
-
-    fn context(&self) -> &ContextOptions {
-        &self.context
+        tally.add(key);
     }
 }
 
 /// `strings.ToLower(enum.String())`.
-fn push_lower(key: &mut super::Key, name: Option<&'static str>, value: i32) {
+fn push_lower(key: &mut Key, name: Option<&'static str>, value: i32) {
     match name {
         Some(name) => key.push_lowercase(name),
         None => key.push_display(value),

@@ -3,30 +3,19 @@
 
 use crate::proto::flow::{Flow, Verdict, layer4::Protocol};
 
-use super::{Family, Handler, Options, Scratch, context::ContextOptions};
+use super::{
+    Scratch,
+    counter::{Count, Tally},
+};
 
-pub struct PortDistributionHandler {
-    context: ContextOptions,
-    families: [Family; 1],
-}
+pub struct PortDistribution;
 
-impl PortDistributionHandler {
-    pub fn new(options: &Options) -> Result<Self, super::MetricsError> {
-        let context = ContextOptions::parse(options)?;
-        let labels = context.after(&["protocol", "port"]);
-        Ok(Self {
-            context,
-            families: [Family::counter(
-                "hubble_port_distribution",
-                "Numbers of packets distributed by destination port",
-                labels,
-            )],
-        })
-    }
-}
+impl Count for PortDistribution {
+    const NAME: &'static str = "hubble_port_distribution";
+    const HELP: &'static str = "Numbers of packets distributed by destination port";
+    const LABELS: &'static [&'static str] = &["protocol", "port"];
 
-impl Handler for PortDistributionHandler {
-    fn process(&mut self, flow: &Flow, scratch: &mut Scratch) {
+    fn count(flow: &Flow, scratch: &mut Scratch, tally: &mut Tally<'_>) {
         // A flow not known to be a request may be a reply to an
         // ephemeral port: Hubble leaves it out.
         let skip_reply = flow.is_reply.as_ref().is_none_or(|r| r.value);
@@ -47,19 +36,6 @@ impl Handler for PortDistributionHandler {
         key.clear();
         key.push(protocol);
         key.push_number(u64::from(port));
-        self.context.push_values(flow, false, key);
-        self.families[0].add(key, 1, scratch.now);
-    }
-
-    fn families(&self) -> &[Family] {
-        &self.families
-    }
-
-    fn families_mut(&mut self) -> &mut [Family] {
-        &mut self.families
-    }
-
-    fn context(&self) -> &ContextOptions {
-        &self.context
+        tally.add(key);
     }
 }

@@ -2,30 +2,21 @@
 
 use crate::proto::flow::{Flow, Verdict, layer4::Protocol};
 
-use super::{Family, Handler, Options, Scratch, context::ContextOptions, flow::push_enum, names};
+use super::{
+    Scratch,
+    counter::{Count, Tally},
+    flow::push_enum,
+    names,
+};
 
-pub struct TcpHandler {
-    context: ContextOptions,
-    families: [Family; 1],
-}
+pub struct Tcp;
 
-impl TcpHandler {
-    pub fn new(options: &Options) -> Result<Self, super::MetricsError> {
-        let context = ContextOptions::parse(options)?;
-        let labels = context.after(&["flag", "family"]);
-        Ok(Self {
-            context,
-            families: [Family::counter(
-                "hubble_tcp_flags",
-                "TCP flag occurrences",
-                labels,
-            )],
-        })
-    }
-}
+impl Count for Tcp {
+    const NAME: &'static str = "hubble_tcp_flags";
+    const HELP: &'static str = "TCP flag occurrences";
+    const LABELS: &'static [&'static str] = &["flag", "family"];
 
-impl Handler for TcpHandler {
-    fn process(&mut self, flow: &Flow, scratch: &mut Scratch) {
+    fn count(flow: &Flow, scratch: &mut Scratch, tally: &mut Tally<'_>) {
         if flow.verdict != Verdict::Forwarded as i32 && flow.verdict != Verdict::Redirected as i32 {
             return;
         }
@@ -54,20 +45,7 @@ impl Handler for TcpHandler {
             key.clear();
             key.push(flag);
             push_enum(key, names::ip_version(ip.ip_version), ip.ip_version);
-            self.context.push_values(flow, false, key);
-            self.families[0].add(key, 1, scratch.now);
+            tally.add(key);
         }
-    }
-
-    fn families(&self) -> &[Family] {
-        &self.families
-    }
-
-    fn families_mut(&mut self) -> &mut [Family] {
-        &mut self.families
-    }
-
-    fn context(&self) -> &ContextOptions {
-        &self.context
     }
 }

@@ -52,7 +52,7 @@ pub type Dial = Box<
 
 /// A streaming call that can be resumed from a point in time.
 pub trait Feed: Send + 'static {
-    type Request: Clone + Send + 'static;
+    type Request: Resume;
     type Response: PartialEq + Send + 'static;
 
     /// Makes the call.
@@ -66,20 +66,51 @@ pub trait Feed: Send + 'static {
     /// never sends again.
     fn time(response: &Self::Response) -> Option<Timestamp>;
 
-    /// The request that continues `request` from `since`. A count
-    /// (`--last N`) was served by the first stream and is not applied
-    /// again; the filters and the end stay.
-    fn resumed(request: &Self::Request, since: Timestamp) -> Self::Request;
-
-    /// Whether `request` asks only for what happens from now on, so that a
-    /// stream lost before printing anything resumes from when it opened.
-    fn from_now_on(request: &Self::Request) -> bool;
-
     /// Gives a response that is no longer needed back to the reader.
     fn release(response: Self::Response) {
         drop(response);
     }
 }
+
+/// A request that can be continued from a point in time.
+pub trait Resume: Clone + Send + 'static {
+    /// The request that continues this one from `since`. A count
+    /// (`--last N`) was served by the first stream and is not applied
+    /// again; the filters and the end stay.
+    fn resumed(&self, since: Timestamp) -> Self;
+
+    /// Whether this asks only for what happens from now on, so that a
+    /// stream lost before printing anything resumes from when it opened.
+    fn starts_now(&self) -> bool;
+}
+
+/// The requests of GetFlows, GetAgentEvents and GetDebugEvents count and
+/// start with fields of the same names, which no trait reaches: what
+/// resuming does with them is written here once for the three.
+macro_rules! resume_by_fields {
+    ($($request:ty),+) => {$(
+        impl Resume for $request {
+            fn resumed(&self, since: Timestamp) -> Self {
+                Self {
+                    number: 0,
+                    first: false,
+                    since: Some(since),
+                    ..self.clone()
+                }
+            }
+
+            fn starts_now(&self) -> bool {
+                self.number == 0 && self.since.is_none()
+            }
+        }
+    )+};
+}
+
+resume_by_fields!(
+    GetFlowsRequest,
+    GetAgentEventsRequest,
+    GetDebugEventsRequest
+);
 
 /// Observer.GetFlows, its responses read as `R`: decoded, or as received
 /// (`Encoded`).
@@ -91,6 +122,19 @@ pub struct Flows<R = GetFlowsResponse>(PhantomData<R>);
 pub struct FlowsCall {
     pub request: GetFlowsRequest,
     pub headline_only: bool,
+}
+
+impl Resume for FlowsCall {
+    fn resumed(&self, since: Timestamp) -> Self {
+        Self {
+            request: self.request.resumed(since),
+            headline_only: self.headline_only,
+        }
+    }
+
+    fn starts_now(&self) -> bool {
+        self.request.starts_now()
+    }
 }
 
 /// How GetFlows responses are read, for a followed call.
@@ -152,90 +196,45 @@ impl<R: FlowsResponse> Feed for Flows<R> {
         response.time()
     }
 
-    fn resumed(call: &FlowsCall, since: Timestamp) -> FlowsCall {
-        FlowsCall {
-            request: GetFlowsRequest {
-                number: 0,
-                first: false,
-                since: Some(since),
-                ..call.request.clone()
-            },
-            headline_only: call.headline_only,
-        }
-    }
-
-    fn from_now_on(call: &FlowsCall) -> bool {
-        call.request.number == 0 && call.request.since.is_none()
-    }
-
     fn release(response: R) {
         response.release();
     }
 }
 
-/// Observer.GetAgentEvents.
-pub struct AgentEvents;
+/// GetAgentEvents and GetDebugEvents: one call for two kinds of event,
+/// whose responses all carry their time.
+macro_rules! events_feed {
+    ($(#[$doc:meta])* $feed:ident: $request:ty => $response:ty, $call:ident) => {
+        $(#[$doc])*
+        pub struct $feed;
 
-impl Feed for AgentEvents {
-    type Request = GetAgentEventsRequest;
-    type Response = GetAgentEventsResponse;
+        impl Feed for $feed {
+            type Request = $request;
+            type Response = $response;
 
-    async fn open(
-        connection: &Connection,
-        request: GetAgentEventsRequest,
-    ) -> Result<EventStream<GetAgentEventsResponse>, SourceError> {
-        connection.get_agent_events(request).await
-    }
+            async fn open(
+                connection: &Connection,
+                request: $request,
+            ) -> Result<EventStream<$response>, SourceError> {
+                connection.$call(request).await
+            }
 
-    fn time(response: &GetAgentEventsResponse) -> Option<Timestamp> {
-        response.time
-    }
-
-    fn resumed(request: &GetAgentEventsRequest, since: Timestamp) -> GetAgentEventsRequest {
-        GetAgentEventsRequest {
-            number: 0,
-            first: false,
-            since: Some(since),
-            ..*request
+            fn time(response: &$response) -> Option<Timestamp> {
+                response.time
+            }
         }
-    }
-
-    fn from_now_on(request: &GetAgentEventsRequest) -> bool {
-        request.number == 0 && request.since.is_none()
-    }
+    };
 }
 
-/// Observer.GetDebugEvents.
-pub struct DebugEvents;
+events_feed!(
+    /// Observer.GetAgentEvents.
+    AgentEvents: GetAgentEventsRequest => GetAgentEventsResponse, get_agent_events
+);
 
-impl Feed for DebugEvents {
-    type Request = GetDebugEventsRequest;
-    type Response = GetDebugEventsResponse;
-
-    async fn open(
-        connection: &Connection,
-        request: GetDebugEventsRequest,
-    ) -> Result<EventStream<GetDebugEventsResponse>, SourceError> {
-        connection.get_debug_events(request).await
-    }
-
-    fn time(response: &GetDebugEventsResponse) -> Option<Timestamp> {
-        response.time
-    }
-
-    fn resumed(request: &GetDebugEventsRequest, since: Timestamp) -> GetDebugEventsRequest {
-        GetDebugEventsRequest {
-            number: 0,
-            first: false,
-            since: Some(since),
-            ..*request
-        }
-    }
-
-    fn from_now_on(request: &GetDebugEventsRequest) -> bool {
-        request.number == 0 && request.since.is_none()
-    }
-}
+events_feed!(
+    /// Observer.GetDebugEvents.
+    DebugEvents: GetDebugEventsRequest => GetDebugEventsResponse, get_debug_events
+);
 
 // === impl Backoff ===
 
@@ -556,11 +555,10 @@ impl<F: Feed> Follow<F> {
             self.resent.clear();
             self.resent.resize(boundary.kept.len(), false);
             match boundary.time {
-                Some(time) => (F::resumed(&self.request, time), Some(time)),
-                None if F::from_now_on(&self.request) => (
-                    F::resumed(&self.request, self.opened_at),
-                    Some(self.opened_at),
-                ),
+                Some(time) => (self.request.resumed(time), Some(time)),
+                None if self.request.starts_now() => {
+                    (self.request.resumed(self.opened_at), Some(self.opened_at))
+                }
                 None => (self.request.clone(), None),
             }
         };
@@ -761,7 +759,7 @@ mod tests {
             seconds: 5,
             nanos: 6,
         };
-        let resumed = <Flows>::resumed(&call, since);
+        let resumed = call.resumed(since);
         assert_eq!(
             resumed,
             FlowsCall {
@@ -773,13 +771,16 @@ mod tests {
                 headline_only: true,
             }
         );
-        assert!(!<Flows>::from_now_on(&call));
-        assert!(<Flows>::from_now_on(&FlowsCall {
-            request: GetFlowsRequest {
-                follow: true,
-                ..GetFlowsRequest::default()
-            },
-            headline_only: false,
-        }));
+        assert!(!call.starts_now());
+        assert!(
+            FlowsCall {
+                request: GetFlowsRequest {
+                    follow: true,
+                    ..GetFlowsRequest::default()
+                },
+                headline_only: false,
+            }
+            .starts_now()
+        );
     }
 }

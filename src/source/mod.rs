@@ -15,7 +15,8 @@ pub use wire::Encoded;
 
 pub use file::{FileSource, Unknown, decode_line};
 pub use follow::{
-    AgentEvents, Backoff, DebugEvents, Dial, Feed, Flows, FlowsCall, FlowsResponse, Follow, Printed,
+    AgentEvents, Backoff, DebugEvents, Dial, Feed, Flows, FlowsCall, FlowsResponse, Follow,
+    Printed, Resume,
 };
 pub use grpc::{ConnectOptions, Connection, EventStream, OBSERVER_SERVICE, TlsOptions, connect};
 pub use jsonpb::{decode as decode_line_lean, decode_whole as decode_line_whole, recycle};

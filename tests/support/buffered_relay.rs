@@ -10,7 +10,6 @@
 use std::{
     net::SocketAddr,
     path::PathBuf,
-    pin::Pin,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -27,19 +26,17 @@ use hubl::proto::{
         observer_server::{Observer, ObserverServer},
     },
 };
-use tokio::sync::{mpsc, watch};
-use tokio_stream::{
-    Stream,
-    wrappers::{ReceiverStream, TcpListenerStream, UnixListenerStream},
-};
+use tokio::sync::watch;
+use tokio_stream::wrappers::{TcpListenerStream, UnixListenerStream};
 use tonic::{
     Request, Response, Status,
     transport::{Identity, Server, ServerTlsConfig},
 };
 
-use super::pki::Pki;
-
-type Responses<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
+use super::{
+    pki::Pki,
+    support::paced::{Responses, paced},
+};
 
 /// The flows the agents observe, and when.
 pub struct Timeline {
@@ -369,38 +366,28 @@ impl BufferedObserver {
         follow: bool,
         make: fn(&GetFlowsResponse) -> T,
     ) -> Responses<T> {
-        let (sender, receiver) = mpsc::channel(64);
+        let observed = self.timeline.observed();
+        let first = self.timeline.first_index(since, number, observed);
+        let clock = Arc::clone(&self.timeline);
         let timeline = Arc::clone(&self.timeline);
         let cut_every = self.cut_every;
+        let mut sent = 0;
         let mut stopping = self.stopping.clone();
-        tokio::spawn(async move {
-            let observed = timeline.observed();
-            let mut next = timeline.first_index(since, number, observed);
-            let mut sent = 0;
-            loop {
-                let observed = timeline.observed();
-                while next < observed {
-                    if cut_every == Some(sent) {
-                        let cut = Status::unavailable("the test relay cuts the stream");
-                        let _ = sender.send(Err(cut)).await;
-                        return;
-                    }
-                    if sender.send(Ok(make(&timeline.flows[next]))).await.is_err() {
-                        return;
-                    }
-                    next += 1;
-                    sent += 1;
+        paced(
+            first,
+            (!follow).then_some(observed),
+            move || clock.observed(),
+            move |index| {
+                if cut_every == Some(sent) {
+                    return Err(Status::unavailable("the test relay cuts the stream"));
                 }
-                if !follow {
-                    return;
-                }
-                tokio::select! {
-                    () = tokio::time::sleep(Duration::from_millis(1)) => {}
-                    _ = stopping.wait_for(|stop| *stop) => return,
-                }
-            }
-        });
-        Box::pin(ReceiverStream::new(receiver))
+                sent += 1;
+                Ok(make(&timeline.flows[index]))
+            },
+            async move {
+                let _ = stopping.wait_for(|stop| *stop).await;
+            },
+        )
     }
 }
 

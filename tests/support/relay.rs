@@ -4,8 +4,8 @@
 
 use std::{
     net::SocketAddr,
-    pin::Pin,
     sync::{Arc, Mutex},
+    time::Instant,
 };
 
 use hubl::proto::observer::{
@@ -14,10 +14,10 @@ use hubl::proto::observer::{
     GetNodesRequest, GetNodesResponse, ServerStatusRequest, ServerStatusResponse,
     observer_server::{Observer, ObserverServer},
 };
-use tokio_stream::{Stream, StreamExt, wrappers::TcpListenerStream};
+use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Response, Status};
 
-type Responses<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
+use super::paced::{Responses, paced};
 
 /// What the fake relay answers to GetFlows.
 #[derive(Clone, Default)]
@@ -125,29 +125,19 @@ impl Observer for FakeObserver {
             .map(Ok)
             .chain(self.script.error.clone().map(Err))
             .collect();
-        let mut response: Response<Self::GetFlowsStream> = if let Some(pace) = self.script.pace {
-            let (sender, receiver) = tokio::sync::mpsc::channel(1);
-            let hold_open = self.script.hold_open;
-            tokio::spawn(async move {
-                for item in items {
-                    tokio::time::sleep(pace).await;
-                    if sender.send(item).await.is_err() {
-                        return;
-                    }
+        let (count, pace, opened) = (items.len(), self.script.pace, Instant::now());
+        let mut response: Response<Self::GetFlowsStream> = Response::new(paced(
+            0,
+            (!self.script.hold_open).then_some(count),
+            move || match pace {
+                Some(pace) => {
+                    ((opened.elapsed().as_nanos() / pace.as_nanos().max(1)) as usize).min(count)
                 }
-                if hold_open {
-                    sender.closed().await;
-                }
-            });
-            Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(
-                receiver,
-            )))
-        } else if self.script.hold_open {
-            let stream = tokio_stream::iter(items);
-            Response::new(Box::pin(stream.chain(tokio_stream::pending())))
-        } else {
-            Response::new(Box::pin(tokio_stream::iter(items)))
-        };
+                None => count,
+            },
+            move |index| items[index].clone(),
+            std::future::pending(),
+        ));
         for (name, value) in &self.script.headers {
             response
                 .metadata_mut()
