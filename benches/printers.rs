@@ -1,4 +1,5 @@
-//! Cost of rendering each output format, of decoding jsonpb lines (whole,
+//! Cost of rendering each output format (JSON also from responses as
+//! received over gRPC), of decoding jsonpb lines (whole,
 //! and leanly for compact, dict and table output), of evaluating filters
 //! and of counting flows into groups (`--aggregate-by`), over the
 //! conformance corpus (about 400 realistic responses).
@@ -13,6 +14,7 @@ use hubl::{
     proto::{flow::FlowFilter, observer::GetFlowsResponse},
     source,
 };
+use prost::Message;
 
 fn corpus() -> (Vec<u8>, Vec<GetFlowsResponse>) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/conformance/flows.jsonl");
@@ -60,6 +62,37 @@ fn printers(c: &mut Criterion) {
             })
         });
     }
+    // JSON from responses as received over gRPC: decoded with prost and
+    // serialised, as before, or written straight from the bytes.
+    let encoded: Vec<Vec<u8>> = responses.iter().map(Message::encode_to_vec).collect();
+    let mut out = Vec::with_capacity(1 << 20);
+    group.bench_function("jsonpb_from_wire_decoded", |b| {
+        b.iter(|| {
+            out.clear();
+            let mut printer = Printer::new(options(Format::Json), &mut out, io::sink());
+            for bytes in &encoded {
+                let response = GetFlowsResponse::decode(black_box(&bytes[..])).expect("encoded");
+                printer.write_response(&response).expect("in memory");
+            }
+            printer.finish().expect("in memory");
+        })
+    });
+    group.bench_function("jsonpb_from_wire", |b| {
+        b.iter(|| {
+            out.clear();
+            let mut printer = Printer::new(options(Format::Json), &mut out, io::sink());
+            for bytes in &encoded {
+                if !printer
+                    .write_wire_json(black_box(bytes))
+                    .expect("in memory")
+                {
+                    let response = GetFlowsResponse::decode(&bytes[..]).expect("encoded");
+                    printer.write_response(&response).expect("in memory");
+                }
+            }
+            printer.finish().expect("in memory");
+        })
+    });
     group.finish();
 }
 
