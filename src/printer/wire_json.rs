@@ -13,42 +13,31 @@
 //! keeps the last), and bytes that prost would refuse, so that they fail
 //! with prost's own error.
 
-use std::sync::LazyLock;
-
-use prost_types::{
-    DescriptorProto,
-    field_descriptor_proto::{Label, Type},
-};
-
 use super::gojson;
-use crate::proto::{DESCRIPTORS, Timestamp};
+use crate::proto::Timestamp;
 
 /// The response is not one this writer takes; nothing useful was written.
 #[derive(Debug)]
 pub(super) struct Declined;
 
-/// The messages of the API, as this writer reads them.
-struct Schema {
-    messages: Vec<MessageSchema>,
-    enums: Vec<EnumNames>,
-    response: u16,
-}
+// MESSAGES, ENUMS and RESPONSE: the API as build.rs found it in proto/.
+include!(concat!(env!("OUT_DIR"), "/wire_schema.rs"));
 
 struct MessageSchema {
     /// In declaration order.
-    fields: Vec<Field>,
+    fields: &'static [Field],
     /// Field number and index into `fields`, by number.
-    by_number: Vec<(u32, u16)>,
+    by_number: &'static [(u32, u16)],
     /// Index into `fields` by number, for the numbers below 256 (most
     /// are): `NONE` where there is no such field.
-    dense: Box<[u16]>,
+    dense: &'static [u16],
 }
 
 const NONE: u16 = u16::MAX;
 
 struct Field {
     /// `"name":`, as protojson with proto names writes the key.
-    key: Box<[u8]>,
+    key: &'static [u8],
     kind: Kind,
     repeated: bool,
     /// Written even when zero: messages, oneof members, `optional`.
@@ -65,7 +54,9 @@ enum Kind {
     Timestamp,
     /// `google.protobuf.BoolValue` and the like: the bare value.
     Wrapper(Scalar),
-    /// What is declined: Any, floating point, bytes.
+    /// What is declined: Any, the other well-known types, and the scalar
+    /// types the API does not use (zigzag, fixed-width, floating point,
+    /// bytes).
     Other,
 }
 
@@ -75,167 +66,13 @@ enum Scalar {
     Int64,
     Uint32,
     Uint64,
-    Sint32,
-    Sint64,
-    Fixed32,
-    Fixed64,
-    Sfixed32,
-    Sfixed64,
     Bool,
     String,
     Enum(u16),
 }
 
 /// An enum's values, by number: `"NAME"` quoted, ready to write.
-struct EnumNames(Vec<(i32, Box<[u8]>)>);
-
-static SCHEMA: LazyLock<Option<Schema>> = LazyLock::new(Schema::build);
-
-impl Schema {
-    fn build() -> Option<Self> {
-        let mut names = Vec::new();
-        let mut enum_names = Vec::new();
-        for file in &DESCRIPTORS.file {
-            let scope = format!(".{}", file.package());
-            for message in &file.message_type {
-                collect(&scope, message, &mut names, &mut enum_names);
-            }
-            for enumeration in &file.enum_type {
-                enum_names.push((format!("{scope}.{}", enumeration.name()), enumeration));
-            }
-        }
-        let message_index = |name: &str| names.iter().position(|(n, _)| n == name);
-        let enum_index = |name: &str| enum_names.iter().position(|(n, _)| n == name);
-        let mut messages = Vec::with_capacity(names.len());
-        for (name, message) in &names {
-            let mut fields = Vec::with_capacity(message.field.len());
-            for field in &message.field {
-                let scalar = match field.r#type() {
-                    Type::Int32 => Some(Scalar::Int32),
-                    Type::Int64 => Some(Scalar::Int64),
-                    Type::Uint32 => Some(Scalar::Uint32),
-                    Type::Uint64 => Some(Scalar::Uint64),
-                    Type::Sint32 => Some(Scalar::Sint32),
-                    Type::Sint64 => Some(Scalar::Sint64),
-                    Type::Fixed32 => Some(Scalar::Fixed32),
-                    Type::Fixed64 => Some(Scalar::Fixed64),
-                    Type::Sfixed32 => Some(Scalar::Sfixed32),
-                    Type::Sfixed64 => Some(Scalar::Sfixed64),
-                    Type::Bool => Some(Scalar::Bool),
-                    Type::String => Some(Scalar::String),
-                    Type::Enum => Some(Scalar::Enum(
-                        u16::try_from(enum_index(field.type_name())?).ok()?,
-                    )),
-                    _ => None,
-                };
-                let kind = match (scalar, field.r#type()) {
-                    (Some(scalar), _) => Kind::Scalar(scalar),
-                    (None, Type::Message) => well_known(field.type_name()).unwrap_or(
-                        Kind::Message(u16::try_from(message_index(field.type_name())?).ok()?),
-                    ),
-                    (None, _) => Kind::Other,
-                };
-                let oneof = match field.proto3_optional() {
-                    true => None,
-                    false => field.oneof_index.and_then(|i| u16::try_from(i).ok()),
-                };
-                fields.push(Field {
-                    key: format!("\"{}\":", field.name()).into_bytes().into(),
-                    kind,
-                    repeated: field.label() == Label::Repeated,
-                    presence: matches!(kind, Kind::Message(_) | Kind::Timestamp | Kind::Wrapper(_))
-                        || field.oneof_index.is_some(),
-                    oneof,
-                    flow: name == ".observer.GetFlowsResponse" && field.name() == "flow",
-                });
-            }
-            let mut by_number: Vec<(u32, u16)> = message
-                .field
-                .iter()
-                .enumerate()
-                .map(|(index, field)| {
-                    Some((
-                        u32::try_from(field.number()).ok()?,
-                        u16::try_from(index).ok()?,
-                    ))
-                })
-                .collect::<Option<_>>()?;
-            by_number.sort_unstable();
-            let small = by_number.iter().filter(|(number, _)| *number < 256);
-            let mut dense = vec![
-                NONE;
-                small
-                    .clone()
-                    .map(|(n, _)| *n as usize + 1)
-                    .max()
-                    .unwrap_or(0)
-            ];
-            for (number, index) in small {
-                dense[*number as usize] = *index;
-            }
-            messages.push(MessageSchema {
-                fields,
-                by_number,
-                dense: dense.into(),
-            });
-        }
-        let enums = enum_names
-            .iter()
-            .map(|(_, enumeration)| {
-                let mut values: Vec<(i32, Box<[u8]>)> = Vec::new();
-                for value in &enumeration.value {
-                    // An alias writes as the value's first name.
-                    if values.iter().all(|(number, _)| *number != value.number()) {
-                        values.push((
-                            value.number(),
-                            format!("\"{}\"", value.name()).into_bytes().into(),
-                        ));
-                    }
-                }
-                values.sort_unstable_by_key(|(number, _)| *number);
-                EnumNames(values)
-            })
-            .collect();
-        Some(Schema {
-            messages,
-            enums,
-            response: u16::try_from(message_index(".observer.GetFlowsResponse")?).ok()?,
-        })
-    }
-}
-
-/// Every message under `scope`, nested ones included, by full name.
-fn collect<'a>(
-    scope: &str,
-    message: &'a DescriptorProto,
-    messages: &mut Vec<(String, &'a DescriptorProto)>,
-    enums: &mut Vec<(String, &'a prost_types::EnumDescriptorProto)>,
-) {
-    let name = format!("{scope}.{}", message.name());
-    for nested in &message.nested_type {
-        collect(&name, nested, messages, enums);
-    }
-    for enumeration in &message.enum_type {
-        enums.push((format!("{name}.{}", enumeration.name()), enumeration));
-    }
-    messages.push((name, message));
-}
-
-/// protojson's special forms for the well-known types; `None` for a plain
-/// message.
-fn well_known(type_name: &str) -> Option<Kind> {
-    let wrapped = match type_name.strip_prefix(".google.protobuf.")? {
-        "Timestamp" => return Some(Kind::Timestamp),
-        "BoolValue" => Scalar::Bool,
-        "Int32Value" => Scalar::Int32,
-        "UInt32Value" => Scalar::Uint32,
-        "Int64Value" => Scalar::Int64,
-        "UInt64Value" => Scalar::Uint64,
-        "StringValue" => Scalar::String,
-        _ => return Some(Kind::Other),
-    };
-    Some(Kind::Wrapper(wrapped))
-}
+struct EnumNames(&'static [(i32, &'static [u8])]);
 
 impl MessageSchema {
     fn field(&self, number: u32) -> Option<u16> {
@@ -253,11 +90,11 @@ impl MessageSchema {
 }
 
 impl EnumNames {
-    fn name(&self, number: i32) -> Option<&[u8]> {
+    fn name(&self, number: i32) -> Option<&'static [u8]> {
         self.0
             .binary_search_by_key(&number, |(n, _)| *n)
             .ok()
-            .map(|at| &*self.0[at].1)
+            .map(|at| self.0[at].1)
     }
 }
 
@@ -298,11 +135,9 @@ impl WireJson {
         out: &mut Vec<u8>,
         bytes: &[u8],
     ) -> Result<(), Declined> {
-        let schema = SCHEMA.as_ref().ok_or(Declined)?;
         let mark = out.len();
         self.occurrences.clear();
         let written = Writer {
-            schema,
             occurrences: &mut self.occurrences,
             out,
         }
@@ -321,14 +156,13 @@ impl WireJson {
 }
 
 struct Writer<'a> {
-    schema: &'a Schema,
     occurrences: &'a mut Vec<Occurrence>,
     out: &'a mut Vec<u8>,
 }
 
 impl Writer<'_> {
     fn response(&mut self, bytes: &[u8]) -> Result<(), Declined> {
-        let message = &self.schema.messages[usize::from(self.schema.response)];
+        let message = &MESSAGES[usize::from(RESPONSE)];
         let base = self.occurrences.len();
         self.scan(message, bytes)?;
         let mut flow = false;
@@ -342,7 +176,7 @@ impl Writer<'_> {
         if !flow {
             return Err(Declined);
         }
-        self.fields(self.schema.response, bytes, base, 0)
+        self.fields(RESPONSE, bytes, base, 0)
     }
 
     /// Notes where each known field of `message` is in `bytes`, by
@@ -410,8 +244,7 @@ impl Writer<'_> {
         base: usize,
         depth: u32,
     ) -> Result<(), Declined> {
-        let schema = self.schema;
-        let message = &schema.messages[usize::from(message)];
+        let message = &MESSAGES[usize::from(message)];
         let end = self.occurrences.len();
         let mut oneofs_seen = 0_u64;
         let mut empty = true;
@@ -428,7 +261,7 @@ impl Writer<'_> {
             if !empty {
                 self.out.push(b',');
             }
-            self.out.extend_from_slice(&field.key);
+            self.out.extend_from_slice(field.key);
             let written = if field.repeated {
                 self.repeated(field.kind, bytes, at..next, depth)?
             } else {
@@ -538,29 +371,17 @@ impl Writer<'_> {
         *elements += 1;
     }
 
-    /// A packed run of scalars, as more elements of the array.
+    /// A packed run of varints, as more elements of the array.
     fn packed(
         &mut self,
         scalar: Scalar,
         mut bytes: &[u8],
         elements: &mut usize,
     ) -> Result<(), Declined> {
-        let width = match wire_type(scalar) {
-            VARINT => None,
-            FIXED32 => Some(4),
-            FIXED64 => Some(8),
-            _ => return Err(Declined),
-        };
+        expect(wire_type(scalar), VARINT)?;
         while !bytes.is_empty() {
-            let length = match width {
-                None => {
-                    let mut at = 0;
-                    varint(bytes, &mut at)?;
-                    at
-                }
-                Some(width) if bytes.len() >= width => width,
-                Some(_) => return Err(Declined),
-            };
+            let mut length = 0;
+            varint(bytes, &mut length)?;
             let (value, rest) = bytes.split_at(length);
             bytes = rest;
             self.comma(elements);
@@ -573,9 +394,8 @@ impl Writer<'_> {
         if depth >= DEPTH {
             return Err(Declined);
         }
-        let schema = self.schema;
         let base = self.occurrences.len();
-        self.scan(&schema.messages[usize::from(message)], bytes)?;
+        self.scan(&MESSAGES[usize::from(message)], bytes)?;
         self.fields(message, bytes, base, depth + 1)
     }
 
@@ -589,11 +409,7 @@ impl Writer<'_> {
             gojson::write_utf8(self.out, value).map_err(|_| Declined)?;
             return Ok(true);
         }
-        let raw = match wire_type(scalar) {
-            VARINT => varint(value, &mut 0)?,
-            FIXED32 => u64::from(u32::from_le_bytes(value.try_into().map_err(|_| Declined)?)),
-            _ => u64::from_le_bytes(value.try_into().map_err(|_| Declined)?),
-        };
+        let raw = varint(value, &mut 0)?;
         if raw == 0 && !write_zero {
             return Ok(false);
         }
@@ -607,29 +423,20 @@ impl Writer<'_> {
         // The truncations are prost's: an int32 sent as a 64-bit varint
         // reads as its low 32 bits.
         #[allow(clippy::cast_possible_truncation)]
-        let (low, signed) = (raw as u32, raw.cast_signed());
-        let zigzag = (raw >> 1) ^ (raw & 1).wrapping_neg();
+        let low = raw as u32;
         match scalar {
-            Scalar::Int32 | Scalar::Sfixed32 => self
+            Scalar::Int32 => self
                 .out
                 .extend_from_slice(number.format(low.cast_signed()).as_bytes()),
-            Scalar::Uint32 | Scalar::Fixed32 => {
-                self.out.extend_from_slice(number.format(low).as_bytes());
-            }
-            Scalar::Sint32 => {
-                let zigzag = (low >> 1) ^ (low & 1).wrapping_neg();
-                self.out
-                    .extend_from_slice(number.format(zigzag.cast_signed()).as_bytes());
-            }
-            Scalar::Int64 | Scalar::Sfixed64 => quoted(self.out, number.format(signed)),
-            Scalar::Uint64 | Scalar::Fixed64 => quoted(self.out, number.format(raw)),
-            Scalar::Sint64 => quoted(self.out, number.format(zigzag.cast_signed())),
+            Scalar::Uint32 => self.out.extend_from_slice(number.format(low).as_bytes()),
+            Scalar::Int64 => quoted(self.out, number.format(raw.cast_signed())),
+            Scalar::Uint64 => quoted(self.out, number.format(raw)),
             Scalar::Bool => self
                 .out
                 .extend_from_slice(if raw != 0 { b"true" } else { b"false" }),
             Scalar::Enum(enumeration) => {
                 let value = low.cast_signed();
-                match self.schema.enums[usize::from(enumeration)].name(value) {
+                match ENUMS[usize::from(enumeration)].name(value) {
                     Some(name) => self.out.extend_from_slice(name),
                     None => self.out.extend_from_slice(number.format(value).as_bytes()),
                 }
@@ -702,8 +509,6 @@ impl Writer<'_> {
 
 fn wire_type(scalar: Scalar) -> u8 {
     match scalar {
-        Scalar::Fixed32 | Scalar::Sfixed32 => FIXED32,
-        Scalar::Fixed64 | Scalar::Sfixed64 => FIXED64,
         Scalar::String => LENGTH_DELIMITED,
         _ => VARINT,
     }
@@ -836,11 +641,10 @@ mod tests {
 
     impl Generator {
         fn message(&mut self, index: u16, depth: u32, out: &mut Vec<u8>) {
-            let schema = SCHEMA.as_ref().expect("schema");
-            let message = &schema.messages[usize::from(index)];
+            let message = &MESSAGES[usize::from(index)];
             let mut pieces: Vec<Vec<u8>> = Vec::new();
             let mut oneofs = Vec::new();
-            for (number, field_index) in &message.by_number {
+            for (number, field_index) in message.by_number {
                 let field = &message.fields[usize::from(*field_index)];
                 // Always a flow, for a response; Any only among faults.
                 let wanted = match (field.flow, field.kind, field.oneof) {
@@ -931,8 +735,6 @@ mod tests {
             let expected = match kind {
                 Kind::Scalar(scalar) => match super::wire_type(scalar) {
                     VARINT => WireType::Varint,
-                    FIXED32 => WireType::ThirtyTwoBit,
-                    FIXED64 => WireType::SixtyFourBit,
                     _ => WireType::LengthDelimited,
                 },
                 _ => WireType::LengthDelimited,
@@ -967,11 +769,7 @@ mod tests {
                         Scalar::Bool => value & 1,
                         _ => value,
                     };
-                    match super::wire_type(scalar) {
-                        FIXED32 => out.extend_from_slice(&(value as u32).to_le_bytes()),
-                        FIXED64 => out.extend_from_slice(&value.to_le_bytes()),
-                        _ => encode_varint(value, out),
-                    }
+                    encode_varint(value, out);
                 }
                 Kind::Message(index) if depth < 6 => self.message(index, depth + 1, out),
                 Kind::Message(_) => {}
@@ -1021,9 +819,8 @@ mod tests {
         }
 
         fn response(&mut self) -> Vec<u8> {
-            let schema = SCHEMA.as_ref().expect("schema");
             let mut out = Vec::new();
-            self.message(schema.response, 0, &mut out);
+            self.message(RESPONSE, 0, &mut out);
             out
         }
     }

@@ -47,7 +47,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
 /// The descriptors of the API and the well-known types it imports, as
 /// build.rs compiled them: the field mask check, `hubl serve`'s masks and
-/// the JSON written from wire bytes walk them.
+/// CEL walk them.
 pub static DESCRIPTORS: LazyLock<FileDescriptorSet> = LazyLock::new(|| {
     FileDescriptorSet::decode(
         &include_bytes!(concat!(env!("OUT_DIR"), "/hubble_descriptor.bin"))[..],
