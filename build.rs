@@ -20,6 +20,7 @@ const PROTOS: &[&str] = &[
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto");
     pack_relative_relocations();
+    order_hot_functions();
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
 
     let fds = protox::compile(PROTOS, ["proto"])?;
@@ -234,6 +235,49 @@ fn pack_relative_relocations() {
     if reads_relr {
         println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
     }
+}
+
+/// The functions that observe, metrics and aggregations run, laid out
+/// together, first in the text (`link/hot-functions.txt`, which
+/// `scripts/hot-functions.sh` writes from callgrind runs of the release
+/// build). Spread over 12 MB of text, the 2 MB of them that a run executes
+/// kept 5.9 MB resident, as the kernel maps the 64 KB around each page of
+/// code first run. Only with rustc's own lld, which links
+/// x86_64-unknown-linux-gnu by default since Rust 1.90, and not when the
+/// flags choose another linker: GNU ld has no such option. Names this build
+/// does not have (another toolchain, other dependencies) are skipped, and
+/// cost only the layout.
+fn order_hot_functions() {
+    let var = |key| env::var(key).unwrap_or_default();
+    let flags = var("CARGO_ENCODED_RUSTFLAGS");
+    let own_lld = var("TARGET") == "x86_64-unknown-linux-gnu"
+        && var("HOST") == var("TARGET")
+        && env::var_os("CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER").is_none()
+        && !["linker", "link-self-contained", "fuse-ld"]
+            .iter()
+            .any(|flag| flags.contains(flag))
+        && rustc_minor_version().is_some_and(|minor| minor >= 90);
+    if !own_lld {
+        return;
+    }
+    let list = PathBuf::from(var("CARGO_MANIFEST_DIR")).join("link/hot-functions.txt");
+    println!("cargo:rerun-if-changed={}", list.display());
+    println!(
+        "cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}",
+        list.display()
+    );
+    println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
+}
+
+/// `90` for rustc 1.90.x.
+fn rustc_minor_version() -> Option<u32> {
+    let rustc = env::var_os("RUSTC")?;
+    let output = std::process::Command::new(rustc).arg("-vV").output().ok()?;
+    let text = String::from_utf8(output.stdout).ok()?;
+    let release = text
+        .lines()
+        .find_map(|line| line.strip_prefix("release: "))?;
+    release.split('.').nth(1)?.parse().ok()
 }
 
 /// Proto3 enums are open: Go's protojson reads and writes a number it has no
