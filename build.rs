@@ -252,7 +252,9 @@ fn order_hot_functions() {
     let flags = var("CARGO_ENCODED_RUSTFLAGS");
     let own_lld = var("TARGET") == "x86_64-unknown-linux-gnu"
         && var("HOST") == var("TARGET")
+        // A linker set in the environment or in Cargo's config.
         && env::var_os("CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER").is_none()
+        && env::var_os("RUSTC_LINKER").is_none()
         && !["linker", "link-self-contained", "fuse-ld"]
             .iter()
             .any(|flag| flags.contains(flag))
