@@ -410,9 +410,6 @@ impl Writer<'_> {
             return Ok(true);
         }
         let raw = varint(value, &mut 0)?;
-        if raw == 0 && !write_zero {
-            return Ok(false);
-        }
         let mut number = itoa::Buffer::new();
         // protojson writes 64-bit integers as strings.
         let quoted = |out: &mut Vec<u8>, text: &str| {
@@ -424,6 +421,14 @@ impl Writer<'_> {
         // reads as its low 32 bits.
         #[allow(clippy::cast_possible_truncation)]
         let low = raw as u32;
+        // Zero as read: a 32-bit field sent as 2^32 is zero, and left out.
+        let zero = match scalar {
+            Scalar::Int32 | Scalar::Uint32 | Scalar::Enum(_) => low == 0,
+            _ => raw == 0,
+        };
+        if zero && !write_zero {
+            return Ok(false);
+        }
         match scalar {
             Scalar::Int32 => self
                 .out
@@ -756,12 +761,14 @@ mod tests {
                     }
                 }
                 Kind::Scalar(scalar) => {
-                    let value = match self.rng.u8(0..6) {
+                    let value = match self.rng.u8(0..7) {
                         0 => 0,
                         1 => 1,
                         2 => u64::MAX,
                         3 => u64::from(self.rng.u32(..)),
                         4 => (-5_i64).cast_unsigned(),
+                        // Zero in 32 bits, as prost reads a 32-bit field.
+                        5 => 1 << 32,
                         _ => self.rng.u64(..),
                     };
                     let value = match scalar {
