@@ -176,6 +176,7 @@ impl FlowsResponse for Encoded {
         connection: &Connection,
         call: FlowsCall,
     ) -> Result<EventStream<Encoded>, SourceError> {
+        // Kept whole, as received: there is no headline reading of bytes.
         connection.get_encoded_flows(call.request).await
     }
 
