@@ -89,6 +89,7 @@ struct Context {
     /// Records written so far: the table header and dict separators depend
     /// on it.
     records: u64,
+    flow_times: time::FlowTimes,
 }
 
 /// Writes responses in the chosen format: flows to `out`, node status
@@ -117,6 +118,7 @@ impl<W: Write, E: Write> Printer<W, E> {
                     policy_names: options.policy_names,
                 },
                 records: 0,
+                flow_times: time::FlowTimes::default(),
             },
             scratch: String::with_capacity(512),
             json: Vec::with_capacity(2048),

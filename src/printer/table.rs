@@ -27,7 +27,9 @@ fn render_header(printer: &Context, out: &mut String) {
 pub(super) fn render_flow(printer: &Context, out: &mut String, flow: &Flow) {
     let renderer = &printer.renderer;
     render_header(printer, out);
-    write_time(out, flow.time.as_ref(), printer.options.time_format);
+    printer
+        .flow_times
+        .write(out, flow.time.as_ref(), printer.options.time_format);
     out.push('\t');
     if printer.options.node_name {
         out.push_str(&flow.node_name);

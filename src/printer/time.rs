@@ -1,6 +1,8 @@
 //! Timestamps in Go's layouts, as `hubble` prints them (`--time-format`),
 //! always in UTC.
 
+use std::cell::RefCell;
+
 use chrono::{DateTime, Datelike, Timelike};
 
 use super::TimeFormat;
@@ -15,6 +17,46 @@ const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
+/// Writes flows' times as `write_time` does, keeping the text of the last
+/// second in the default layout: flows come many to a second, and working
+/// out the date and clock again cost as much as the rest of a compact
+/// line's head.
+#[derive(Default)]
+pub struct FlowTimes {
+    /// The second, and its text up to the milliseconds (`Jan _2 15:04:05.`).
+    last: RefCell<Option<(i64, String)>>,
+}
+
+impl FlowTimes {
+    pub fn write(&self, out: &mut String, time: Option<&Timestamp>, format: TimeFormat) {
+        let Some(time) = time.filter(|t| {
+            format == TimeFormat::StampMilli && (0..1_000_000_000).contains(&t.nanos)
+        }) else {
+            return write_time(out, time, format);
+        };
+        let mut last = self.last.borrow_mut();
+        if last.as_ref().is_none_or(|(second, _)| *second != time.seconds) {
+            let mut text = last.take().map(|(_, text)| text).unwrap_or_default();
+            text.clear();
+            let second = Timestamp {
+                seconds: time.seconds,
+                nanos: 0,
+            };
+            write_time(&mut text, Some(&second), format);
+            // `N/A`, for a second outside the range, has no milliseconds.
+            let Some(head) = text.strip_suffix("000") else {
+                return write_time(out, Some(time), format);
+            };
+            text.truncate(head.len());
+            *last = Some((time.seconds, text));
+        }
+        if let Some((_, text)) = last.as_ref() {
+            out.push_str(text);
+            push_digits(out, time.nanos as u32 / 1_000_000, 3);
+        }
+    }
+}
 
 /// Writes `time` in `format`, or `N/A` when it is missing or invalid.
 pub fn write_time(out: &mut String, time: Option<&Timestamp>, format: TimeFormat) {
@@ -245,6 +287,36 @@ mod tests {
         assert_eq!(format(0, -1, TimeFormat::Rfc3339), "N/A");
         let mut out = String::new();
         write_time(&mut out, None, TimeFormat::StampMilli);
+        assert_eq!(out, "N/A");
+    }
+
+    #[test]
+    fn flow_times_write_what_write_time_writes() {
+        let times = FlowTimes::default();
+        let cases = [
+            (SECONDS, 120_000_000),
+            (SECONDS, 999_999_999),
+            (SECONDS + 1, 0),
+            (SECONDS, 5_000_000),
+            (MAX_SECONDS, 0),
+            (MAX_SECONDS - 1, 1),
+            (MIN_SECONDS, 7_000_000),
+            (MIN_SECONDS - 1, 0),
+            (SECONDS, -1),
+            (SECONDS, 1_000_000_000),
+            (-1, 999_000_000),
+            (-1, 0),
+        ];
+        for format in [TimeFormat::StampMilli, TimeFormat::Rfc3339] {
+            for (seconds, nanos) in cases {
+                let time = Timestamp { seconds, nanos };
+                let mut cached = String::from("x");
+                times.write(&mut cached, Some(&time), format);
+                assert_eq!(cached, format!("x{}", self::format(seconds, nanos, format)));
+            }
+        }
+        let mut out = String::new();
+        times.write(&mut out, None, TimeFormat::StampMilli);
         assert_eq!(out, "N/A");
     }
 }
