@@ -249,6 +249,10 @@ pub trait ProtoNumber: Sized {
     /// one ends) as protojson reads it for this type.
     fn from_json(text: &str) -> Option<Self>;
 
+    /// The value of a JSON number written as digits alone (no sign,
+    /// fraction, exponent or leading zero), already read into `digits`.
+    fn from_digits(digits: u64) -> Option<Self>;
+
     /// Reads the contents of a JSON string as protojson reads a number
     /// written as a string.
     fn from_json_string(contents: &str) -> Option<Self> {
@@ -282,6 +286,10 @@ macro_rules! integer_number {
                 }
                 go_integer(text).and_then(|n| Self::try_from(n).ok())
             }
+
+            fn from_digits(digits: u64) -> Option<Self> {
+                Self::try_from(digits).ok()
+            }
         }
     )*};
 }
@@ -293,6 +301,12 @@ macro_rules! float_number {
             fn from_json(text: &str) -> Option<Self> {
                 // Go's ParseFloat refuses what overflows to infinity.
                 text.parse::<$t>().ok().filter(|value| value.is_finite())
+            }
+
+            fn from_digits(digits: u64) -> Option<Self> {
+                // One rounding to the nearest, as ParseFloat rounds the
+                // decimal text.
+                Some(digits as $t)
             }
 
             fn from_json_string(contents: &str) -> Option<Self> {

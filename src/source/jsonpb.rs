@@ -31,7 +31,6 @@
 use std::{cell::RefCell, mem::take};
 
 use crate::proto::{
-    Timestamp,
     flow::{self, layer4, layer7},
     observer::{GetFlowsResponse, get_flows_response::ResponseTypes},
 };
@@ -52,7 +51,7 @@ pub fn decode_whole(line: &str) -> Option<GetFlowsResponse> {
 fn read(line: &str, headline_only: bool) -> Option<GetFlowsResponse> {
     SPARE.with_borrow_mut(|spare| {
         spare.reads = true;
-        let mut cursor = Cursor::new(line, headline_only, &mut spare.strings)?;
+        let mut cursor = Cursor::new(line, headline_only, &mut spare.strings);
         let mut response = GetFlowsResponse::default();
         let flow = spare.flow.take().unwrap_or_default();
         read_response(&mut cursor, &mut response, flow)?;
@@ -132,9 +131,6 @@ fn set_once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
     slot.replace(value).is_none().then_some(())
 }
 
-fn timestamp(cursor: &mut Cursor<'_, '_>) -> Option<Timestamp> {
-    Timestamp::parse(&cursor.str()?).ok()
-}
 
 /// Reads a response into `response`, its flow into `spare_flow`.
 fn read_response(
@@ -154,7 +150,7 @@ fn read_response(
                 response.response_types = Some(ResponseTypes::Flow(reused));
             },
             b"node_name" => response.node_name = cursor.string()?,
-            b"time" => response.time = Some(timestamp(cursor)?),
+            b"time" => response.time = Some(cursor.timestamp()?),
         })
     })?;
     Some(())
@@ -169,7 +165,7 @@ fn read_flow(cursor: &mut Cursor<'_, '_>) -> Option<flow::Flow> {
     let mut seen = Seen::default();
     cursor.object(|cursor, key| {
         fields!(key, seen, {
-            b"time" => flow.time = Some(timestamp(cursor)?),
+            b"time" => flow.time = Some(cursor.timestamp()?),
             b"uuid" => cursor.extra(&mut flow.uuid, Cursor::string)?,
             b"emitter" => cursor.extra(&mut flow.emitter, |c| emitter(c).map(Some))?,
             b"verdict" => flow.verdict = cursor.enumeration(flow::Verdict::from_str_name)?,
@@ -848,7 +844,7 @@ mod tests {
     /// accepts too, with the same result and no unknown field.
     #[test]
     fn corrupted_lines_are_read_as_in_full_or_left_to_it() {
-        const SPICE: &[u8] = b"{}[]\",:0-1e.\\ntu ";
+        const SPICE: &[u8] = b"{}[]\",:0-1e.\\ntu \t\r\x01\x1f";
         let mut next = crate::testing::numbers(0x9e37_79b9_7f4a_7c15);
         let lines: Vec<&str> = lines().collect();
         let mut accepted = 0;
@@ -884,6 +880,30 @@ mod tests {
         // Some corruptions leave valid JSON (a digit for a digit, a space):
         // those must be read, or the test shows nothing.
         assert!(accepted >= 1_000, "only {accepted} corrupted lines read");
+    }
+
+    /// Control bytes are never read: JSON has them only as whitespace,
+    /// which this reader takes only as spaces, and never in strings, where
+    /// serde_json refuses them, skipped strings and keys included.
+    #[test]
+    fn control_bytes_are_left_to_the_full_decoder() {
+        for (line, serde_takes_it) in [
+            ("{\"flow\":{\"source\":{\"labels\":[\"a\x01b\"]}}}", false),
+            ("{\"flow\":{\"uuid\":\"0123456789abcdef\x1f\"}}", false),
+            ("{\"flow\":{\"node_name\":\"node\tname\"}}", false),
+            ("{\"flow\":{\"node_\x7f\x02name\":\"x\"}}", false),
+            ("{\"flow\":{\"Summary\":\"a\\\\\nb\"}}", false),
+            ("{\"flow\":\t{\"node_name\":\"x\"}}", true),
+            ("{\"flow\":{\"node_name\":\"x\"}}\r", true),
+        ] {
+            assert_eq!(
+                super::super::decode_line(line.as_bytes()).is_ok(),
+                serde_takes_it,
+                "{line:?}"
+            );
+            assert!(decode(line).is_none(), "{line:?}");
+            assert!(decode_whole(line).is_none(), "{line:?}");
+        }
     }
 
     /// serde_json lets a lone surrogate escape through when it ignores a

@@ -10,7 +10,7 @@
 
 use std::borrow::Cow;
 
-use crate::proto::ProtoNumber;
+use crate::proto::{ProtoNumber, Timestamp};
 
 /// Deeper values are left to serde_json, whose own limit is 128.
 const MAX_DEPTH: u32 = 100;
@@ -93,28 +93,27 @@ pub struct Cursor<'a, 'p> {
     bytes: &'a [u8],
     at: usize,
     depth: u32,
+    /// The last time read, by its text: a response and its flow carry the
+    /// same one.
+    time: Option<(&'a str, Timestamp)>,
 }
 
 impl<'a, 'p> Cursor<'a, 'p> {
-    /// A cursor at the start of `line`, or `None` for lines with control
-    /// bytes: JSON allows them only as whitespace (tabs, newlines), which
-    /// this reader does not skip, and never inside strings, which it does
-    /// not check.
-    pub fn new(line: &'a str, headline_only: bool, strings: &'p mut Strings) -> Option<Self> {
-        let bytes = line.as_bytes();
-        // Branch-free per chunk so that it vectorizes.
-        let clean = bytes
-            .chunks(64)
-            .all(|chunk| !chunk.iter().fold(false, |seen, &b| seen | (b < 0x20)));
-        clean.then_some(Self {
+    /// A cursor at the start of `line`. Lines with control bytes are left
+    /// to serde_json: JSON allows them only as whitespace (tabs, newlines),
+    /// which this reader does not skip, and never inside strings, where the
+    /// string scans stop at them.
+    pub fn new(line: &'a str, headline_only: bool, strings: &'p mut Strings) -> Self {
+        Self {
             headline_only,
             checking: false,
             strings,
             text: line,
-            bytes,
+            bytes: line.as_bytes(),
             at: 0,
             depth: 0,
-        })
+            time: None,
+        }
     }
 
     /// Whether only spaces are left.
@@ -131,6 +130,11 @@ impl<'a, 'p> Cursor<'a, 'p> {
     }
 
     fn eat(&mut self, byte: u8) -> Option<()> {
+        // Most captures have no spaces between tokens: the byte itself first.
+        if self.bytes.get(self.at) == Some(&byte) {
+            self.at += 1;
+            return Some(());
+        }
         (self.peek()? == byte).then(|| self.at += 1)
     }
 
@@ -201,10 +205,11 @@ impl<'a, 'p> Cursor<'a, 'p> {
 
     /// A key, as raw bytes. Keys with escapes are left to serde_json: no
     /// field name needs one.
+    #[inline(always)]
     fn key(&mut self) -> Option<&'a [u8]> {
         self.eat(b'"')?;
         let start = self.at;
-        let end = start + quote_or_backslash(&self.bytes[start..])?;
+        let end = string_stop(self.bytes, start)?;
         (self.bytes[end] == b'"').then(|| {
             self.at = end + 1;
             &self.bytes[start..end]
@@ -217,10 +222,14 @@ impl<'a, 'p> Cursor<'a, 'p> {
         let mut at = self.at;
         let mut escaped = false;
         loop {
-            at += quote_or_backslash(self.bytes.get(at..)?)?;
-            if self.bytes[at] == b'"' {
-                self.at = at + 1;
-                return Some((at, escaped));
+            at = string_stop(self.bytes, at)?;
+            match self.bytes[at] {
+                b'"' => {
+                    self.at = at + 1;
+                    return Some((at, escaped));
+                }
+                b'\\' => {}
+                _control => return None,
             }
             escaped = true;
             // The escaped byte cannot end the string; serde_json checks the
@@ -229,10 +238,24 @@ impl<'a, 'p> Cursor<'a, 'p> {
         }
     }
 
-    /// A string, borrowed from the line unless it holds escapes.
+    /// A string, borrowed from the line unless it holds escapes (then
+    /// `escaped_str` reads it).
     pub fn str(&mut self) -> Option<Cow<'a, str>> {
         self.eat(b'"')?;
         let start = self.at;
+        let end = string_stop(self.bytes, start)?;
+        if self.bytes[end] == b'"' {
+            self.at = end + 1;
+            return self.text.get(start..end).map(Cow::Borrowed);
+        }
+        self.escaped_str(start)
+    }
+
+    /// A string from `start`, just after its opening quote, that holds an
+    /// escape or a control byte.
+    #[inline(never)]
+    fn escaped_str(&mut self, start: usize) -> Option<Cow<'a, str>> {
+        self.at = start;
         let (end, escaped) = self.string_end()?;
         if escaped {
             serde_json::from_str(&self.text[start - 1..=end])
@@ -279,12 +302,47 @@ impl<'a, 'p> Cursor<'a, 'p> {
         })
     }
 
+    /// A timestamp, as protojson reads it.
+    pub fn timestamp(&mut self) -> Option<Timestamp> {
+        match self.str()? {
+            Cow::Borrowed(text) => match self.time {
+                Some((last, time)) if last == text => Some(time),
+                _ => {
+                    let time = Timestamp::parse(text).ok()?;
+                    self.time = Some((text, time));
+                    Some(time)
+                }
+            },
+            Cow::Owned(text) => Timestamp::parse(&text).ok(),
+        }
+    }
+
     /// A proto3 JSON number, or a string holding one, read from its text as
     /// protojson reads it (`crate::proto::go_integer`), so exactly as the
     /// full decoder reads it.
     pub fn number<T: ProtoNumber>(&mut self) -> Option<T> {
-        if self.peek()? == b'"' {
-            return T::from_json_string(&self.str()?);
+        match self.peek()? {
+            b'"' => return T::from_json_string(&self.str()?),
+            // Nearly every number of a capture is a few digits: read them
+            // as they are stepped over. Twenty digits may not fit in 64
+            // bits; those, fractions and exponents go the long way.
+            first @ b'1'..=b'9' => {
+                let start = self.at;
+                let mut value = u64::from(first - b'0');
+                let mut at = start + 1;
+                while let Some(&digit) = self.bytes.get(at)
+                    && digit.is_ascii_digit()
+                    && at - start < 19
+                {
+                    value = value * 10 + u64::from(digit - b'0');
+                    at += 1;
+                }
+                if !matches!(self.bytes.get(at), Some(b'0'..=b'9' | b'.' | b'e' | b'E')) {
+                    self.at = at;
+                    return T::from_digits(value);
+                }
+            }
+            _ => {}
         }
         let (text, _) = self.number_text()?;
         T::from_json(text)
@@ -356,32 +414,44 @@ impl<'a, 'p> Cursor<'a, 'p> {
     }
 }
 
-/// Where the first `"` or `\\` is. Most JSON strings in flows are short
-/// (keys, names, addresses), too short for memchr's vector setup to pay:
-/// eight bytes at a time is faster for them.
-fn quote_or_backslash(bytes: &[u8]) -> Option<usize> {
+/// Where the first `"`, `\\` or control byte at or after `from` is: where
+/// a string either ends, holds an escape, or cannot be read here. Most
+/// strings and keys in flows are short (names, addresses), too short for
+/// memchr's vector setup to pay: a word at a time is faster for them, and
+/// takes most keys in one step. (Two words a step cost as much per byte.)
+#[inline(always)]
+fn string_stop(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut at = from;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let found = string_stops_in(u64::from_le_bytes(chunk.try_into().ok()?));
+        if found != 0 {
+            return Some(at + found.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    let tail = bytes.get(at..)?;
+    tail.iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .map(|offset| at + offset)
+}
+
+/// The high bit of each byte of `word` (little-endian) that may be a `"`,
+/// a `\\` or a control byte; the lowest set bit always marks the first such
+/// byte (bytes above a match can be false positives, never those below).
+/// Checking for control bytes here, in the strings, replaced a pass over
+/// each whole line: outside strings, the reader takes only the bytes of
+/// JSON's tokens and spaces.
+fn string_stops_in(word: u64) -> u64 {
     const ONES: u64 = u64::MAX / 255;
     const HIGH: u64 = ONES << 7;
-    let mut chunks = bytes.chunks_exact(8);
-    let mut offset = 0;
-    for chunk in &mut chunks {
-        let word = u64::from_le_bytes(chunk.try_into().ok()?);
-        let quotes = word ^ (ONES * u64::from(b'"'));
-        let backslashes = word ^ (ONES * u64::from(b'\\'));
-        // A zero byte in either word marks a match (Mycroft's test).
-        let found = (quotes.wrapping_sub(ONES) & !quotes
-            | backslashes.wrapping_sub(ONES) & !backslashes)
-            & HIGH;
-        if found != 0 {
-            return Some(offset + found.trailing_zeros() as usize / 8);
-        }
-        offset += 8;
-    }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&b| b == b'"' || b == b'\\')
-        .map(|at| offset + at)
+    // Mycroft's test for bytes below n, (x - n) & !x: with bit 1 flipped, a
+    // quote is 0x20 and control bytes stay below it, so one test finds
+    // both; a backslash is a zero byte once xored with itself.
+    let quotes_or_controls = word ^ (ONES * 0x02);
+    let backslashes = word ^ (ONES * u64::from(b'\\'));
+    (quotes_or_controls.wrapping_sub(ONES * 0x21) & !quotes_or_controls
+        | backslashes.wrapping_sub(ONES) & !backslashes)
+        & HIGH
 }
 
 /// The fields of one object already read: the full decoder refuses a field
@@ -439,7 +509,52 @@ pub(crate) use fields;
 
 #[cfg(test)]
 mod tests {
-    use super::Strings;
+    use super::{Strings, string_stop, string_stops_in};
+
+    fn stops(byte: u8) -> bool {
+        byte == b'"' || byte == b'\\' || byte < 0x20
+    }
+
+    #[test]
+    fn string_stops_are_found_at_the_first_one() {
+        let mut next = crate::testing::numbers(0x5eed);
+        // Every byte value at every position, then random chunks biased
+        // towards the bytes around the ones that stop.
+        let mut chunks: Vec<[u8; 8]> = Vec::new();
+        for byte in 0..=255u8 {
+            for at in 0..8 {
+                let mut chunk = [b'a'; 8];
+                chunk[at] = byte;
+                chunks.push(chunk);
+            }
+        }
+        const NEAR: &[u8] = b"\x00\x01\x1f !\"#[\\]\x7f\x80\xa2\xdc\xff";
+        for _ in 0..200_000 {
+            let mut chunk = [0u8; 8];
+            for byte in &mut chunk {
+                *byte = match next(4) {
+                    0 => NEAR[next(NEAR.len() as u64) as usize],
+                    1 => next(256) as u8,
+                    _ => b'a' + next(26) as u8,
+                };
+            }
+            chunks.push(chunk);
+        }
+        for chunk in chunks {
+            let found = string_stops_in(u64::from_le_bytes(chunk));
+            let first = chunk.iter().position(|&b| stops(b));
+            assert_eq!(
+                (found != 0).then(|| found.trailing_zeros() as usize / 8),
+                first,
+                "{chunk:?}"
+            );
+            let mut line = chunk.to_vec();
+            line.extend_from_slice(&chunk[..next(8) as usize]);
+            let from = next(line.len() as u64 + 1) as usize;
+            let expected = line[from..].iter().position(|&b| stops(b)).map(|at| from + at);
+            assert_eq!(string_stop(&line, from), expected, "{line:?} from {from}");
+        }
+    }
 
     #[test]
     fn strings_get_a_buffer_they_fit_in() {
