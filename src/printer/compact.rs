@@ -19,7 +19,9 @@ use crate::proto::{
 pub(super) fn render_flow(printer: &Context, out: &mut String, flow: &Flow) {
     let options = &printer.options;
     let renderer: &FlowRenderer = &printer.renderer;
-    printer.flow_times.write(out, flow.time.as_ref(), options.time_format);
+    printer
+        .flow_times
+        .write(out, flow.time.as_ref(), options.time_format);
     if options.node_name {
         out.push_str(" [");
         out.push_str(&flow.node_name);

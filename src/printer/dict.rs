@@ -24,7 +24,9 @@ pub(super) fn render_flow(printer: &Context, out: &mut String, flow: &Flow) {
         out.push_str(SEPARATOR);
     }
     out.push_str("  TIMESTAMP: ");
-    printer.flow_times.write(out, flow.time.as_ref(), options.time_format);
+    printer
+        .flow_times
+        .write(out, flow.time.as_ref(), options.time_format);
     if options.node_name {
         out.push_str("\n       NODE: ");
         out.push_str(&flow.node_name);

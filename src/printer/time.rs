@@ -30,13 +30,16 @@ pub struct FlowTimes {
 
 impl FlowTimes {
     pub fn write(&self, out: &mut String, time: Option<&Timestamp>, format: TimeFormat) {
-        let Some(time) = time.filter(|t| {
-            format == TimeFormat::StampMilli && (0..1_000_000_000).contains(&t.nanos)
-        }) else {
+        let Some(time) = time
+            .filter(|t| format == TimeFormat::StampMilli && (0..1_000_000_000).contains(&t.nanos))
+        else {
             return write_time(out, time, format);
         };
         let mut last = self.last.borrow_mut();
-        if last.as_ref().is_none_or(|(second, _)| *second != time.seconds) {
+        if last
+            .as_ref()
+            .is_none_or(|(second, _)| *second != time.seconds)
+        {
             let mut text = last.take().map(|(_, text)| text).unwrap_or_default();
             text.clear();
             let second = Timestamp {

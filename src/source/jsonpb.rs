@@ -131,7 +131,6 @@ fn set_once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
     slot.replace(value).is_none().then_some(())
 }
 
-
 /// Reads a response into `response`, its flow into `spare_flow`.
 fn read_response(
     cursor: &mut Cursor<'_, '_>,

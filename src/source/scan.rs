@@ -551,7 +551,10 @@ mod tests {
             let mut line = chunk.to_vec();
             line.extend_from_slice(&chunk[..next(8) as usize]);
             let from = next(line.len() as u64 + 1) as usize;
-            let expected = line[from..].iter().position(|&b| stops(b)).map(|at| from + at);
+            let expected = line[from..]
+                .iter()
+                .position(|&b| stops(b))
+                .map(|at| from + at);
             assert_eq!(string_stop(&line, from), expected, "{line:?} from {from}");
         }
     }
