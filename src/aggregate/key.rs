@@ -271,17 +271,19 @@ impl Key {
         }
     }
 
-    /// Encodes the key of `flow` into `out` (cleared first): each part's
-    /// text after its length, so that parts cannot run into each other.
-    /// `name` is scratch space. Nothing is allocated once the buffers have
-    /// grown to the longest key.
+    /// Encodes the key of `flow` into `out` (cleared first): the parts'
+    /// texts with `SEPARATOR` between them, which UTF-8 never contains, so
+    /// that parts cannot run into each other. `name` is scratch space.
+    /// Nothing is allocated once the buffers have grown to the longest key.
     pub fn encode(&self, flow: &Flow, out: &mut Vec<u8>, name: &mut String) {
         out.clear();
         let reply = flow.is_reply.as_ref().is_some_and(|reply| reply.value);
-        for field in &self.fields {
+        for (index, field) in self.fields.iter().enumerate() {
+            if index > 0 {
+                out.push(SEPARATOR);
+            }
             name.clear();
             self.write_part(name, flow, *field, reply);
-            out.extend_from_slice(&(name.len() as u32).to_le_bytes());
             out.extend_from_slice(name.as_bytes());
         }
     }
@@ -456,16 +458,15 @@ pub fn write_service_id(
 
 /// The parts of an encoded key, in order.
 pub fn parts(encoded: &[u8]) -> impl Iterator<Item = &str> {
-    let mut rest = encoded;
-    std::iter::from_fn(move || {
-        let (length, tail) = rest.split_first_chunk::<4>()?;
-        let length = u32::from_le_bytes(*length) as usize;
-        let (text, tail) = tail.split_at(length.min(tail.len()));
-        rest = tail;
+    encoded
+        .split(|&byte| byte == SEPARATOR)
         // The parts were written from `str`s, so they are UTF-8.
-        Some(std::str::from_utf8(text).unwrap_or_default())
-    })
+        .map(|text| std::str::from_utf8(text).unwrap_or_default())
 }
+
+/// Between the parts of an encoded key: a byte no UTF-8 text contains.
+/// One byte, where a length would take four, for keys held in memory.
+const SEPARATOR: u8 = 0xFF;
 
 /// The identity as compact output writes it, without the parentheses.
 fn write_identity(out: &mut String, identity: u32) {

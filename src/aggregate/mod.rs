@@ -19,7 +19,7 @@ mod summary;
 pub use key::{Field, Key, KeyError, Level, drop_code, parts, write_service_id};
 pub use summary::{Summary, SummaryFormat};
 
-use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 use crate::proto::{
     Timestamp,
@@ -109,8 +109,8 @@ pub struct Stats {
     /// Dropped, or failed with an error.
     pub dropped: u64,
     /// The earliest and latest flow times seen.
-    pub first_seen: Option<Timestamp>,
-    pub last_seen: Option<Timestamp>,
+    pub first_seen: Option<Time>,
+    pub last_seen: Option<Time>,
     pub latency: Latency,
     /// The drop reason code of the latest drop event.
     pub last_drop: Option<u8>,
@@ -131,10 +131,11 @@ impl Stats {
             _ => {}
         }
         if let Some(time) = flow.time {
-            if self.first_seen.is_none_or(|first| earlier(time, first)) {
+            let time = Time::from(time);
+            if self.first_seen.is_none_or(|first| time < first) {
                 self.first_seen = Some(time);
             }
-            if self.last_seen.is_none_or(|last| earlier(last, time)) {
+            if self.last_seen.is_none_or(|last| last < time) {
                 self.last_seen = Some(time);
             }
         }
@@ -151,22 +152,47 @@ fn http_latency(flow: &Flow) -> Option<u64> {
         .then_some(l7.latency_ns)
 }
 
-fn earlier(a: Timestamp, b: Timestamp) -> bool {
-    (a.seconds, a.nanos) < (b.seconds, b.nanos)
+/// A flow's time as its `Timestamp` has it, in 12 bytes rather than 16
+/// (and 16 rather than 24 as an `Option`): every group holds two.
+/// Ordered as the seconds, then the nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(C, packed(4))]
+pub struct Time {
+    pub seconds: i64,
+    pub nanos: i32,
+}
+
+impl Time {
+    pub fn timestamp(self) -> Timestamp {
+        Timestamp {
+            seconds: self.seconds,
+            nanos: self.nanos,
+        }
+    }
+}
+
+impl From<Timestamp> for Time {
+    fn from(time: Timestamp) -> Self {
+        Time {
+            seconds: time.seconds,
+            nanos: time.nanos,
+        }
+    }
 }
 
 /// One group: its key and what was counted.
 #[derive(Debug)]
 pub struct Group<T = ()> {
+    /// The only copy of the key: the index finds keys here.
     key: Box<[u8]>,
     /// Unique over the aggregator's life, unlike the slot a group lives
     /// in: tells an evicted group from its slot's next tenant.
     serial: u64,
     pub stats: Stats,
     pub tally: T,
-    /// Neighbours in the order of last use (slot numbers).
-    newer: Option<u32>,
-    older: Option<u32>,
+    /// Neighbours in the order of last use (slot numbers, or `NO_SLOT`).
+    newer: u32,
+    older: u32,
 }
 
 impl<T> Group<T> {
@@ -175,11 +201,10 @@ impl<T> Group<T> {
     pub fn parts(&self) -> impl Iterator<Item = &str> {
         parts(&self.key)
     }
-
-    fn encoded_key(&self) -> &[u8] {
-        &self.key
-    }
 }
+
+/// The end of the list of last use.
+const NO_SLOT: u32 = u32::MAX;
 
 /// How groups are ordered (`--sort-by`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -231,6 +256,10 @@ pub struct GroupRef {
     pub serial: u64,
 }
 
+/// Groups are stored in chunks of this many, each allocated whole: the
+/// groups never move, and at most one chunk is partly used.
+const CHUNK: usize = 512;
+
 /// Groups flows by a key, at most `max_groups` of them.
 pub struct Aggregator<T: Tally = ()> {
     key: Key,
@@ -238,10 +267,13 @@ pub struct Aggregator<T: Tally = ()> {
     /// Length of a rate slice, a tenth of the window.
     slice_ms: u64,
     window_ms: u64,
-    index: HashMap<Box<[u8]>, u32, foldhash::fast::RandomState>,
-    groups: Vec<Group<T>>,
-    newest: Option<u32>,
-    oldest: Option<u32>,
+    hasher: foldhash::fast::RandomState,
+    /// Slot numbers, hashed by their group's key.
+    index: hashbrown::HashTable<u32>,
+    /// Slot `n` is `chunks[n / CHUNK][n % CHUNK]`.
+    chunks: Vec<Vec<Group<T>>>,
+    newest: u32,
+    oldest: u32,
     serials: u64,
     /// Every flow recorded, evicted groups' included.
     total: Stats,
@@ -257,13 +289,15 @@ impl<T: Tally> Aggregator<T> {
         let slice_ms = (window_ms / SLICES as u64).max(1);
         Self {
             key,
-            max_groups: max_groups.max(1),
+            // Slot numbers are u32, NO_SLOT aside.
+            max_groups: max_groups.clamp(1, NO_SLOT as usize),
             slice_ms,
             window_ms: slice_ms * SLICES as u64,
-            index: HashMap::default(),
-            groups: Vec::new(),
-            newest: None,
-            oldest: None,
+            hasher: foldhash::fast::RandomState::default(),
+            index: hashbrown::HashTable::new(),
+            chunks: Vec::new(),
+            newest: NO_SLOT,
+            oldest: NO_SLOT,
             serials: 0,
             total: Stats::default(),
             evicted_groups: 0,
@@ -282,14 +316,15 @@ impl<T: Tally> Aggregator<T> {
         let slice = now / self.slice_ms;
         self.total.record(flow, slice);
         self.key.encode(flow, &mut self.encoded, &mut self.name);
-        let slot = match self.index.get(self.encoded.as_slice()) {
-            Some(&slot) => {
+        let hash = self.hasher.hash_one(self.encoded.as_slice());
+        let slot = match self.lookup(hash, &self.encoded) {
+            Some(slot) => {
                 self.touch(slot);
                 slot
             }
-            None => self.insert(),
+            None => self.insert(hash),
         };
-        let group = &mut self.groups[slot as usize];
+        let group = self.group_mut(slot);
         group.stats.record(flow, slice);
         group.tally.record(flow);
         GroupRef {
@@ -307,91 +342,127 @@ impl<T: Tally> Aggregator<T> {
             return;
         };
         self.key.encode(flow, &mut self.encoded, &mut self.name);
-        if let Some(&slot) = self.index.get(self.encoded.as_slice()) {
-            self.groups[slot as usize].stats.latency.add(nanos);
+        let hash = self.hasher.hash_one(self.encoded.as_slice());
+        if let Some(slot) = self.lookup(hash, &self.encoded) {
+            self.group_mut(slot).stats.latency.add(nanos);
             self.total.latency.add(nanos);
         }
     }
 
-    /// A new group for the key in `encoded`, in a fresh slot or in the
-    /// least recently seen group's.
-    fn insert(&mut self) -> u32 {
+    /// The slot of the group whose key is `key`.
+    fn lookup(&self, hash: u64, key: &[u8]) -> Option<u32> {
+        let chunks = &self.chunks;
+        self.index
+            .find(hash, |&slot| *group_in(chunks, slot).key == *key)
+            .copied()
+    }
+
+    fn group_mut(&mut self, slot: u32) -> &mut Group<T> {
+        let slot = slot as usize;
+        &mut self.chunks[slot / CHUNK][slot % CHUNK]
+    }
+
+    /// A new group for the key in `encoded` (hashed to `hash`), in a fresh
+    /// slot or in the least recently seen group's.
+    fn insert(&mut self, hash: u64) -> u32 {
         self.serials += 1;
-        let key: Box<[u8]> = self.encoded.as_slice().into();
+        let serial = self.serials;
         let slot = match self.oldest {
-            Some(oldest) if self.groups.len() >= self.max_groups => {
+            oldest if oldest != NO_SLOT && self.len() >= self.max_groups => {
                 self.unlink(oldest);
-                let group = &mut self.groups[oldest as usize];
-                self.index.remove(&group.key);
+                let old_hash = self.hasher.hash_one(&*group_in(&self.chunks, oldest).key);
+                if let Ok(entry) = self.index.find_entry(old_hash, |&slot| slot == oldest) {
+                    entry.remove();
+                }
+                let encoded = &self.encoded;
+                let group = &mut self.chunks[oldest as usize / CHUNK][oldest as usize % CHUNK];
                 self.evicted_groups += 1;
                 self.evicted_flows += group.stats.flows;
-                group.key = key.clone();
-                group.serial = self.serials;
+                // Keys of one shape are often of one length: no allocation.
+                match group.key.len() == encoded.len() {
+                    true => group.key.copy_from_slice(encoded),
+                    false => group.key = encoded.as_slice().into(),
+                }
+                group.serial = serial;
                 group.stats = Stats::default();
                 group.tally = T::default();
                 oldest
             }
             _ => {
-                self.groups.push(Group {
-                    key: key.clone(),
-                    serial: self.serials,
-                    stats: Stats::default(),
-                    tally: T::default(),
-                    newer: None,
-                    older: None,
-                });
-                (self.groups.len() - 1) as u32
+                let slot = self.len();
+                if self.chunks.last().is_none_or(|chunk| chunk.len() == CHUNK) {
+                    let room = CHUNK.min(self.max_groups - slot);
+                    self.chunks.push(Vec::with_capacity(room));
+                }
+                if let Some(chunk) = self.chunks.last_mut() {
+                    chunk.push(Group {
+                        key: self.encoded.as_slice().into(),
+                        serial,
+                        stats: Stats::default(),
+                        tally: T::default(),
+                        newer: NO_SLOT,
+                        older: NO_SLOT,
+                    });
+                }
+                slot as u32
             }
         };
-        self.index.insert(key, slot);
+        let (chunks, hasher) = (&self.chunks, &self.hasher);
+        self.index.insert_unique(hash, slot, |&slot| {
+            hasher.hash_one(&*group_in(chunks, slot).key)
+        });
         self.push_newest(slot);
         slot
     }
 
     fn touch(&mut self, slot: u32) {
-        if self.newest != Some(slot) {
+        if self.newest != slot {
             self.unlink(slot);
             self.push_newest(slot);
         }
     }
 
     fn unlink(&mut self, slot: u32) {
-        let (newer, older) = {
-            let group = &mut self.groups[slot as usize];
-            (group.newer.take(), group.older.take())
-        };
+        let group = self.group_mut(slot);
+        let newer = std::mem::replace(&mut group.newer, NO_SLOT);
+        let older = std::mem::replace(&mut group.older, NO_SLOT);
         match newer {
-            Some(newer) => self.groups[newer as usize].older = older,
-            None => self.newest = older,
+            NO_SLOT => self.newest = older,
+            newer => self.group_mut(newer).older = older,
         }
         match older {
-            Some(older) => self.groups[older as usize].newer = newer,
-            None => self.oldest = newer,
+            NO_SLOT => self.oldest = newer,
+            older => self.group_mut(older).newer = newer,
         }
     }
 
     fn push_newest(&mut self, slot: u32) {
-        let previous = self.newest.replace(slot);
-        self.groups[slot as usize].older = previous;
+        let previous = std::mem::replace(&mut self.newest, slot);
+        self.group_mut(slot).older = previous;
         match previous {
-            Some(previous) => self.groups[previous as usize].newer = Some(slot),
-            None => self.oldest = Some(slot),
+            NO_SLOT => self.oldest = slot,
+            previous => self.group_mut(previous).newer = slot,
         }
     }
 
     /// The group in `slot`, if it is still the one `group` names.
     pub fn get(&self, group: GroupRef) -> Option<&Group<T>> {
-        self.groups
-            .get(group.slot as usize)
+        let slot = group.slot as usize;
+        self.chunks
+            .get(slot / CHUNK)
+            .and_then(|chunk| chunk.get(slot % CHUNK))
             .filter(|found| found.serial == group.serial)
     }
 
     pub fn len(&self) -> usize {
-        self.groups.len()
+        match self.chunks.last() {
+            Some(last) => (self.chunks.len() - 1) * CHUNK + last.len(),
+            None => 0,
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.groups.is_empty()
+        self.chunks.is_empty()
     }
 
     /// Statistics of every flow recorded.
@@ -412,7 +483,7 @@ impl<T: Tally> Aggregator<T> {
 
     /// The groups in `order` (ties by key), as of `now`.
     pub fn sorted(&self, order: SortBy, now: Millis) -> Vec<&Group<T>> {
-        let mut groups: Vec<&Group<T>> = self.groups.iter().collect();
+        let mut groups: Vec<&Group<T>> = self.chunks.iter().flatten().collect();
         let slice = now / self.slice_ms;
         let by_key = |a: &&Group<T>, b: &&Group<T>| a.parts().cmp(b.parts());
         match order {
@@ -428,10 +499,7 @@ impl<T: Tally> Aggregator<T> {
                         .then(b_stats.flows.cmp(&a_stats.flows)),
                     SortBy::Dropped => b_stats.dropped.cmp(&a_stats.dropped),
                     SortBy::Forwarded => b_stats.forwarded.cmp(&a_stats.forwarded),
-                    SortBy::LastSeen => {
-                        let time = |s: &Stats| s.last_seen.map(|t| (t.seconds, t.nanos));
-                        time(b_stats).cmp(&time(a_stats))
-                    }
+                    SortBy::LastSeen => b_stats.last_seen.cmp(&a_stats.last_seen),
                     SortBy::Latency => b_stats.latency.max_ns.cmp(&a_stats.latency.max_ns),
                     SortBy::Key => std::cmp::Ordering::Equal,
                 };
@@ -443,12 +511,20 @@ impl<T: Tally> Aggregator<T> {
 
     /// Where `group` is now.
     pub fn find(&self, group: &Group<T>) -> Option<GroupRef> {
-        let slot = *self.index.get(group.encoded_key())?;
+        let hash = self.hasher.hash_one(&*group.key);
+        let slot = self.lookup(hash, &group.key)?;
         Some(GroupRef {
             slot,
-            serial: self.groups[slot as usize].serial,
+            serial: group_in(&self.chunks, slot).serial,
         })
     }
+}
+
+/// The group in `slot` (a function, not a method, so that the index can
+/// be borrowed apart from the groups).
+fn group_in<T>(chunks: &[Vec<Group<T>>], slot: u32) -> &Group<T> {
+    let slot = slot as usize;
+    &chunks[slot / CHUNK][slot % CHUNK]
 }
 
 #[cfg(test)]
