@@ -7,7 +7,10 @@
 //! their source and destination swap and the port is the server's, so that
 //! a request and its reply land in one group.
 
-use std::fmt::{self, Write};
+use std::{
+    cmp::Ordering,
+    fmt::{self, Write},
+};
 
 use super::labels;
 use crate::{
@@ -464,6 +467,17 @@ pub fn parts(encoded: &[u8]) -> impl Iterator<Item = &str> {
         .map(|text| std::str::from_utf8(text).unwrap_or_default())
 }
 
+/// Orders encoded keys as their parts, text by text: where they first
+/// differ, a part that ends there (at a separator, or at the end of the
+/// key) comes first. Adding one to each byte makes the separator the
+/// smallest; no text is decoded.
+pub fn compare(a: &[u8], b: &[u8]) -> Ordering {
+    match a.iter().zip(b).position(|(x, y)| x != y) {
+        Some(at) => a[at].wrapping_add(1).cmp(&b[at].wrapping_add(1)),
+        None => a.len().cmp(&b.len()),
+    }
+}
+
 /// Between the parts of an encoded key: a byte no UTF-8 text contains.
 /// One byte, where a length would take four, for keys held in memory.
 const SEPARATOR: u8 = 0xFF;
@@ -630,6 +644,35 @@ mod tests {
             level = level.next();
         }
         assert_eq!(level, Level::Pod);
+    }
+
+    #[test]
+    fn encoded_keys_sort_as_their_parts() {
+        let keys = [
+            ["a", "b"],
+            ["ab", ""],
+            ["", "zz"],
+            ["a", ""],
+            ["ab", "a"],
+            ["a\u{0}", "b"],
+            ["\u{7f}", "b"],
+            ["é", "a"],
+            ["a", "bc"],
+            ["a", "b\u{10ffff}"],
+        ];
+        let mut encoded: Vec<Vec<u8>> = keys
+            .iter()
+            .map(|[first, second]| [first.as_bytes(), &[SEPARATOR], second.as_bytes()].concat())
+            .collect();
+        let by_parts = |a: &Vec<u8>, b: &Vec<u8>| parts(a).cmp(parts(b));
+        for a in &encoded {
+            assert_eq!(parts(a).count(), 2);
+            for b in &encoded {
+                assert_eq!(compare(a, b), by_parts(a, b), "{a:?} {b:?}");
+            }
+        }
+        encoded.sort_by(|a, b| compare(a, b));
+        assert!(encoded.is_sorted_by(|a, b| by_parts(a, b).is_le()));
     }
 
     #[test]

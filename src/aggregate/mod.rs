@@ -485,7 +485,7 @@ impl<T: Tally> Aggregator<T> {
     pub fn sorted(&self, order: SortBy, now: Millis) -> Vec<&Group<T>> {
         let mut groups: Vec<&Group<T>> = self.chunks.iter().flatten().collect();
         let slice = now / self.slice_ms;
-        let by_key = |a: &&Group<T>, b: &&Group<T>| a.parts().cmp(b.parts());
+        let by_key = |a: &&Group<T>, b: &&Group<T>| key::compare(&a.key, &b.key);
         match order {
             SortBy::Key => groups.sort_by(by_key),
             _ => groups.sort_by(|a, b| {
