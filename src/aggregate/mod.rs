@@ -45,34 +45,111 @@ impl Tally for () {
 /// Flows per second over a sliding window, counted in slices.
 #[derive(Debug, Clone, Default)]
 struct Rate {
-    slices: [u32; SLICES],
+    counts: Counts,
     /// The number of the newest slice counted.
     newest: u64,
 }
 
 impl Rate {
-    fn add(&mut self, slice: u64) {
+    fn add(&mut self, slice: u64, wide: &mut Wide) {
         if slice > self.newest {
             let stale = (slice - self.newest).min(SLICES as u64);
             for step in 0..stale {
-                self.slices[((self.newest + 1 + step) % SLICES as u64) as usize] = 0;
+                let at = ((self.newest + 1 + step) % SLICES as u64) as usize;
+                self.counts.set(at, 0, wide);
             }
             self.newest = slice;
         } else if slice + SLICES as u64 <= self.newest {
             // Older than the window (a late flow on a capture's clock).
             return;
         }
-        let at = &mut self.slices[(slice % SLICES as u64) as usize];
-        *at = at.saturating_add(1);
+        let at = (slice % SLICES as u64) as usize;
+        let count = self.counts.get(at, wide);
+        self.counts.set(at, count.saturating_add(1), wide);
     }
 
     /// Flows in the window that ends at `slice`.
-    fn flows_until(&self, slice: u64) -> u64 {
+    fn flows_until(&self, slice: u64, wide: &Wide) -> u64 {
         (0..SLICES as u64)
             .filter_map(|age| self.newest.checked_sub(age))
             .filter(|&number| number <= slice && number + (SLICES as u64) > slice)
-            .map(|number| u64::from(self.slices[(number % SLICES as u64) as usize]))
+            .map(|number| u64::from(self.counts.get((number % SLICES as u64) as usize, wide)))
             .sum()
+    }
+}
+
+/// The flows of a rate's slices: in one word, six bits a slice, while
+/// every slice has fewer than 64 (most groups, most of the time), else
+/// in the `Wide` table, as u32s. A group that seldom sees a flow takes 8
+/// bytes for its counts instead of 40.
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts(u64);
+
+impl Counts {
+    /// Set when the low 32 bits are an index in `Wide`.
+    const WIDE: u64 = 1 << 63;
+    const BITS: u32 = 6;
+    const MAX: u32 = (1 << Self::BITS) - 1;
+
+    fn wide_index(self) -> Option<usize> {
+        (self.0 & Self::WIDE != 0).then_some(self.0 as u32 as usize)
+    }
+
+    fn get(self, at: usize, wide: &Wide) -> u32 {
+        match self.wide_index() {
+            Some(index) => wide.slices.get(index).map_or(0, |slices| slices[at]),
+            None => (self.0 >> (at as u32 * Self::BITS)) as u32 & Self::MAX,
+        }
+    }
+
+    fn set(&mut self, at: usize, count: u32, wide: &mut Wide) {
+        if self.wide_index().is_none() && count > Self::MAX {
+            let slices = std::array::from_fn(|at| self.get(at, wide));
+            self.0 = Self::WIDE | u64::from(wide.take(slices));
+        }
+        match self.wide_index() {
+            Some(index) => {
+                if let Some(slices) = wide.slices.get_mut(index) {
+                    slices[at] = count;
+                }
+            }
+            None => {
+                let shift = at as u32 * Self::BITS;
+                self.0 = self.0 & !(u64::from(Self::MAX) << shift) | u64::from(count) << shift;
+            }
+        }
+    }
+
+    /// Gives back the wide counts, if any, for another rate.
+    fn release(&mut self, wide: &mut Wide) {
+        if let Some(index) = self.wide_index() {
+            wide.free.push(index as u32);
+        }
+        *self = Counts::default();
+    }
+}
+
+/// The counts of rates too busy for six bits a slice. Counts move here
+/// once and stay until their group is evicted.
+#[derive(Debug, Default)]
+struct Wide {
+    slices: Vec<[u32; SLICES]>,
+    /// Entries given back, to be taken again.
+    free: Vec<u32>,
+}
+
+impl Wide {
+    fn take(&mut self, slices: [u32; SLICES]) -> u32 {
+        match self.free.pop() {
+            Some(index) => {
+                self.slices[index as usize] = slices;
+                index
+            }
+            None => {
+                self.slices.push(slices);
+                (self.slices.len() - 1) as u32
+            }
+        }
     }
 }
 
@@ -114,11 +191,13 @@ pub struct Stats {
     pub latency: Latency,
     /// The drop reason code of the latest drop event.
     pub last_drop: Option<u8>,
+    /// Read through the aggregator that counted it, which holds the
+    /// counts of busy rates.
     rate: Rate,
 }
 
 impl Stats {
-    fn record(&mut self, flow: &Flow, slice: u64) {
+    fn record(&mut self, flow: &Flow, slice: u64, wide: &mut Wide) {
         self.flows += 1;
         match Verdict::try_from(flow.verdict) {
             Ok(Verdict::Forwarded | Verdict::Redirected) => self.forwarded += 1,
@@ -142,7 +221,7 @@ impl Stats {
         if let Some(nanos) = http_latency(flow) {
             self.latency.add(nanos);
         }
-        self.rate.add(slice);
+        self.rate.add(slice, wide);
     }
 }
 
@@ -277,6 +356,7 @@ pub struct Aggregator<T: Tally = ()> {
     serials: u64,
     /// Every flow recorded, evicted groups' included.
     total: Stats,
+    wide: Wide,
     evicted_groups: u64,
     evicted_flows: u64,
     encoded: Vec<u8>,
@@ -300,6 +380,7 @@ impl<T: Tally> Aggregator<T> {
             oldest: NO_SLOT,
             serials: 0,
             total: Stats::default(),
+            wide: Wide::default(),
             evicted_groups: 0,
             evicted_flows: 0,
             encoded: Vec::with_capacity(256),
@@ -314,7 +395,7 @@ impl<T: Tally> Aggregator<T> {
     /// Counts `flow`, seen at `now`, in its group.
     pub fn record(&mut self, flow: &Flow, now: Millis) -> GroupRef {
         let slice = now / self.slice_ms;
-        self.total.record(flow, slice);
+        self.total.record(flow, slice, &mut self.wide);
         self.key.encode(flow, &mut self.encoded, &mut self.name);
         let hash = self.hasher.hash_one(self.encoded.as_slice());
         let slot = match self.lookup(hash, &self.encoded) {
@@ -324,8 +405,9 @@ impl<T: Tally> Aggregator<T> {
             }
             None => self.insert(hash),
         };
-        let group = self.group_mut(slot);
-        group.stats.record(flow, slice);
+        let slot_at = slot as usize;
+        let group = &mut self.chunks[slot_at / CHUNK][slot_at % CHUNK];
+        group.stats.record(flow, slice, &mut self.wide);
         group.tally.record(flow);
         GroupRef {
             slot,
@@ -384,6 +466,7 @@ impl<T: Tally> Aggregator<T> {
                     false => group.key = encoded.as_slice().into(),
                 }
                 group.serial = serial;
+                group.stats.rate.counts.release(&mut self.wide);
                 group.stats = Stats::default();
                 group.tally = T::default();
                 oldest
@@ -477,7 +560,7 @@ impl<T: Tally> Aggregator<T> {
 
     /// Flows per second of `stats` over the window that ends at `now`.
     pub fn rate(&self, stats: &Stats, now: Millis) -> f64 {
-        let flows = stats.rate.flows_until(now / self.slice_ms);
+        let flows = stats.rate.flows_until(now / self.slice_ms, &self.wide);
         flows as f64 * 1000.0 / self.window_ms as f64
     }
 
@@ -494,8 +577,8 @@ impl<T: Tally> Aggregator<T> {
                     SortBy::Flows => b_stats.flows.cmp(&a_stats.flows),
                     SortBy::Rate => b_stats
                         .rate
-                        .flows_until(slice)
-                        .cmp(&a_stats.rate.flows_until(slice))
+                        .flows_until(slice, &self.wide)
+                        .cmp(&a_stats.rate.flows_until(slice, &self.wide))
                         .then(b_stats.flows.cmp(&a_stats.flows)),
                     SortBy::Dropped => b_stats.dropped.cmp(&a_stats.dropped),
                     SortBy::Forwarded => b_stats.forwarded.cmp(&a_stats.forwarded),
@@ -676,6 +759,92 @@ mod tests {
         aggregator.record(&flow("a", "x", Verdict::Forwarded, 1), 100_000);
         let stats = aggregator.sorted(SortBy::Flows, 0)[0].stats.clone();
         assert_eq!(aggregator.rate(&stats, 100_000), 0.1);
+    }
+
+    #[test]
+    fn busy_rates_are_counted_exactly() {
+        let mut aggregator: Aggregator = Aggregator::new(key("source"), 2, 10_000);
+        // 63 flows fit a slice's six bits; the 64th moves the counts.
+        for (ms, flows) in [(0, 63), (1_000, 64), (2_000, 1_000), (3_000, 1)] {
+            for _ in 0..flows {
+                aggregator.record(&flow("a", "x", Verdict::Forwarded, 1), ms);
+            }
+        }
+        let stats = aggregator.sorted(SortBy::Flows, 0)[0].stats.clone();
+        assert_eq!(aggregator.rate(&stats, 3_000), 112.8);
+        assert_eq!(aggregator.rate(aggregator.total(), 3_000), 112.8);
+        // The window moves past the busy slices.
+        aggregator.record(&flow("a", "x", Verdict::Forwarded, 1), 11_000);
+        let stats = aggregator.sorted(SortBy::Flows, 0)[0].stats.clone();
+        assert_eq!(aggregator.rate(&stats, 11_000), 100.2);
+        assert_eq!(aggregator.rate(&stats, 13_000), 0.1);
+        assert_eq!(
+            aggregator.wide.slices.len(),
+            2,
+            "a's counts and the total's"
+        );
+        // Evicted, a gives its wide counts to the next busy group.
+        aggregator.record(&flow("b", "x", Verdict::Forwarded, 1), 11_000);
+        aggregator.record(&flow("c", "x", Verdict::Forwarded, 1), 11_000);
+        assert_eq!(aggregator.evicted(), (1, 1_129));
+        for _ in 0..100 {
+            aggregator.record(&flow("c", "x", Verdict::Forwarded, 1), 12_000);
+        }
+        assert_eq!(aggregator.wide.slices.len(), 2);
+        let c = aggregator.sorted(SortBy::Flows, 0)[0].stats.clone();
+        assert_eq!(aggregator.rate(&c, 12_000), 10.1);
+        let b = aggregator.sorted(SortBy::Flows, 0)[1].stats.clone();
+        assert_eq!(aggregator.rate(&b, 12_000), 0.1);
+    }
+
+    #[test]
+    fn packed_counts_count_as_plain_slices() {
+        // The plain counting, ten u32 slices, that the packed counts stand for.
+        let mut plain = [0u64; SLICES];
+        let mut plain_newest = 0u64;
+        let mut rate = Rate::default();
+        let mut wide = Wide::default();
+        let mut seed = 0x5eed_u64;
+        let mut random = |below: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % below
+        };
+        let mut slice = 0u64;
+        for _ in 0..20_000 {
+            slice += [0, 0, 0, 1, 2, 13][random(6) as usize];
+            // Now and then a late flow, inside or outside the window.
+            let at = slice.saturating_sub([0, 0, 0, 0, 3, 12][random(6) as usize]);
+            for _ in 0..[1, 1, 1, 2, 40, 90][random(6) as usize] {
+                rate.add(at, &mut wide);
+                if at > plain_newest {
+                    for step in 0..(at - plain_newest).min(SLICES as u64) {
+                        plain[((plain_newest + 1 + step) % SLICES as u64) as usize] = 0;
+                    }
+                    plain_newest = at;
+                }
+                if at + (SLICES as u64) > plain_newest {
+                    plain[(at % SLICES as u64) as usize] += 1;
+                }
+            }
+            for until in [slice, slice + 3, slice + 9, slice + 10] {
+                let expected: u64 = (0..SLICES as u64)
+                    .filter_map(|age| plain_newest.checked_sub(age))
+                    .filter(|&number| number <= until && number + (SLICES as u64) > until)
+                    .map(|number| plain[(number % SLICES as u64) as usize])
+                    .sum();
+                assert_eq!(rate.flows_until(until, &wide), expected);
+            }
+            if random(50) == 0 {
+                rate.counts.release(&mut wide);
+                rate = Rate::default();
+                plain = [0; SLICES];
+                plain_newest = 0;
+                slice = 0;
+            }
+        }
+        assert!(wide.slices.len() <= 1, "released counts are taken again");
     }
 
     #[test]
