@@ -7,7 +7,10 @@
 //! their source and destination swap and the port is the server's, so that
 //! a request and its reply land in one group.
 
-use std::fmt::{self, Write};
+use std::{
+    cmp::Ordering,
+    fmt::{self, Write},
+};
 
 use super::labels;
 use crate::{
@@ -271,17 +274,19 @@ impl Key {
         }
     }
 
-    /// Encodes the key of `flow` into `out` (cleared first): each part's
-    /// text after its length, so that parts cannot run into each other.
-    /// `name` is scratch space. Nothing is allocated once the buffers have
-    /// grown to the longest key.
+    /// Encodes the key of `flow` into `out` (cleared first): the parts'
+    /// texts with `SEPARATOR` between them, which UTF-8 never contains, so
+    /// that parts cannot run into each other. `name` is scratch space.
+    /// Nothing is allocated once the buffers have grown to the longest key.
     pub fn encode(&self, flow: &Flow, out: &mut Vec<u8>, name: &mut String) {
         out.clear();
         let reply = flow.is_reply.as_ref().is_some_and(|reply| reply.value);
-        for field in &self.fields {
+        for (index, field) in self.fields.iter().enumerate() {
+            if index > 0 {
+                out.push(SEPARATOR);
+            }
             name.clear();
             self.write_part(name, flow, *field, reply);
-            out.extend_from_slice(&(name.len() as u32).to_le_bytes());
             out.extend_from_slice(name.as_bytes());
         }
     }
@@ -456,16 +461,26 @@ pub fn write_service_id(
 
 /// The parts of an encoded key, in order.
 pub fn parts(encoded: &[u8]) -> impl Iterator<Item = &str> {
-    let mut rest = encoded;
-    std::iter::from_fn(move || {
-        let (length, tail) = rest.split_first_chunk::<4>()?;
-        let length = u32::from_le_bytes(*length) as usize;
-        let (text, tail) = tail.split_at(length.min(tail.len()));
-        rest = tail;
+    encoded
+        .split(|&byte| byte == SEPARATOR)
         // The parts were written from `str`s, so they are UTF-8.
-        Some(std::str::from_utf8(text).unwrap_or_default())
-    })
+        .map(|text| std::str::from_utf8(text).unwrap_or_default())
 }
+
+/// Orders encoded keys as their parts, text by text: where they first
+/// differ, a part that ends there (at a separator, or at the end of the
+/// key) comes first. Adding one to each byte makes the separator the
+/// smallest; no text is decoded.
+pub fn compare(a: &[u8], b: &[u8]) -> Ordering {
+    match a.iter().zip(b).position(|(x, y)| x != y) {
+        Some(at) => a[at].wrapping_add(1).cmp(&b[at].wrapping_add(1)),
+        None => a.len().cmp(&b.len()),
+    }
+}
+
+/// Between the parts of an encoded key: a byte no UTF-8 text contains.
+/// One byte, where a length would take four, for keys held in memory.
+const SEPARATOR: u8 = 0xFF;
 
 /// The identity as compact output writes it, without the parentheses.
 fn write_identity(out: &mut String, identity: u32) {
@@ -629,6 +644,35 @@ mod tests {
             level = level.next();
         }
         assert_eq!(level, Level::Pod);
+    }
+
+    #[test]
+    fn encoded_keys_sort_as_their_parts() {
+        let keys = [
+            ["a", "b"],
+            ["ab", ""],
+            ["", "zz"],
+            ["a", ""],
+            ["ab", "a"],
+            ["a\u{0}", "b"],
+            ["\u{7f}", "b"],
+            ["é", "a"],
+            ["a", "bc"],
+            ["a", "b\u{10ffff}"],
+        ];
+        let mut encoded: Vec<Vec<u8>> = keys
+            .iter()
+            .map(|[first, second]| [first.as_bytes(), &[SEPARATOR], second.as_bytes()].concat())
+            .collect();
+        let by_parts = |a: &Vec<u8>, b: &Vec<u8>| parts(a).cmp(parts(b));
+        for a in &encoded {
+            assert_eq!(parts(a).count(), 2);
+            for b in &encoded {
+                assert_eq!(compare(a, b), by_parts(a, b), "{a:?} {b:?}");
+            }
+        }
+        encoded.sort_by(|a, b| compare(a, b));
+        assert!(encoded.is_sorted_by(|a, b| by_parts(a, b).is_le()));
     }
 
     #[test]

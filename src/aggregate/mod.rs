@@ -19,7 +19,7 @@ mod summary;
 pub use key::{Field, Key, KeyError, Level, drop_code, parts, write_service_id};
 pub use summary::{Summary, SummaryFormat};
 
-use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 use crate::proto::{
     Timestamp,
@@ -45,34 +45,111 @@ impl Tally for () {
 /// Flows per second over a sliding window, counted in slices.
 #[derive(Debug, Clone, Default)]
 struct Rate {
-    slices: [u32; SLICES],
+    counts: Counts,
     /// The number of the newest slice counted.
     newest: u64,
 }
 
 impl Rate {
-    fn add(&mut self, slice: u64) {
+    fn add(&mut self, slice: u64, wide: &mut Wide) {
         if slice > self.newest {
             let stale = (slice - self.newest).min(SLICES as u64);
             for step in 0..stale {
-                self.slices[((self.newest + 1 + step) % SLICES as u64) as usize] = 0;
+                let at = ((self.newest + 1 + step) % SLICES as u64) as usize;
+                self.counts.set(at, 0, wide);
             }
             self.newest = slice;
         } else if slice + SLICES as u64 <= self.newest {
             // Older than the window (a late flow on a capture's clock).
             return;
         }
-        let at = &mut self.slices[(slice % SLICES as u64) as usize];
-        *at = at.saturating_add(1);
+        let at = (slice % SLICES as u64) as usize;
+        let count = self.counts.get(at, wide);
+        self.counts.set(at, count.saturating_add(1), wide);
     }
 
     /// Flows in the window that ends at `slice`.
-    fn flows_until(&self, slice: u64) -> u64 {
+    fn flows_until(&self, slice: u64, wide: &Wide) -> u64 {
         (0..SLICES as u64)
             .filter_map(|age| self.newest.checked_sub(age))
             .filter(|&number| number <= slice && number + (SLICES as u64) > slice)
-            .map(|number| u64::from(self.slices[(number % SLICES as u64) as usize]))
+            .map(|number| u64::from(self.counts.get((number % SLICES as u64) as usize, wide)))
             .sum()
+    }
+}
+
+/// The flows of a rate's slices: in one word, six bits a slice, while
+/// every slice has fewer than 64 (most groups, most of the time), else
+/// in the `Wide` table, as u32s. A group that seldom sees a flow takes 8
+/// bytes for its counts instead of 40.
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts(u64);
+
+impl Counts {
+    /// Set when the low 32 bits are an index in `Wide`.
+    const WIDE: u64 = 1 << 63;
+    const BITS: u32 = 6;
+    const MAX: u32 = (1 << Self::BITS) - 1;
+
+    fn wide_index(self) -> Option<usize> {
+        (self.0 & Self::WIDE != 0).then_some(self.0 as u32 as usize)
+    }
+
+    fn get(self, at: usize, wide: &Wide) -> u32 {
+        match self.wide_index() {
+            Some(index) => wide.slices.get(index).map_or(0, |slices| slices[at]),
+            None => (self.0 >> (at as u32 * Self::BITS)) as u32 & Self::MAX,
+        }
+    }
+
+    fn set(&mut self, at: usize, count: u32, wide: &mut Wide) {
+        if self.wide_index().is_none() && count > Self::MAX {
+            let slices = std::array::from_fn(|at| self.get(at, wide));
+            self.0 = Self::WIDE | u64::from(wide.take(slices));
+        }
+        match self.wide_index() {
+            Some(index) => {
+                if let Some(slices) = wide.slices.get_mut(index) {
+                    slices[at] = count;
+                }
+            }
+            None => {
+                let shift = at as u32 * Self::BITS;
+                self.0 = self.0 & !(u64::from(Self::MAX) << shift) | u64::from(count) << shift;
+            }
+        }
+    }
+
+    /// Gives back the wide counts, if any, for another rate.
+    fn release(&mut self, wide: &mut Wide) {
+        if let Some(index) = self.wide_index() {
+            wide.free.push(index as u32);
+        }
+        *self = Counts::default();
+    }
+}
+
+/// The counts of rates too busy for six bits a slice. Counts move here
+/// once and stay until their group is evicted.
+#[derive(Debug, Default)]
+struct Wide {
+    slices: Vec<[u32; SLICES]>,
+    /// Entries given back, to be taken again.
+    free: Vec<u32>,
+}
+
+impl Wide {
+    fn take(&mut self, slices: [u32; SLICES]) -> u32 {
+        match self.free.pop() {
+            Some(index) => {
+                self.slices[index as usize] = slices;
+                index
+            }
+            None => {
+                self.slices.push(slices);
+                (self.slices.len() - 1) as u32
+            }
+        }
     }
 }
 
@@ -109,16 +186,18 @@ pub struct Stats {
     /// Dropped, or failed with an error.
     pub dropped: u64,
     /// The earliest and latest flow times seen.
-    pub first_seen: Option<Timestamp>,
-    pub last_seen: Option<Timestamp>,
+    pub first_seen: Option<Time>,
+    pub last_seen: Option<Time>,
     pub latency: Latency,
     /// The drop reason code of the latest drop event.
     pub last_drop: Option<u8>,
+    /// Read through the aggregator that counted it, which holds the
+    /// counts of busy rates.
     rate: Rate,
 }
 
 impl Stats {
-    fn record(&mut self, flow: &Flow, slice: u64) {
+    fn record(&mut self, flow: &Flow, slice: u64, wide: &mut Wide) {
         self.flows += 1;
         match Verdict::try_from(flow.verdict) {
             Ok(Verdict::Forwarded | Verdict::Redirected) => self.forwarded += 1,
@@ -131,17 +210,18 @@ impl Stats {
             _ => {}
         }
         if let Some(time) = flow.time {
-            if self.first_seen.is_none_or(|first| earlier(time, first)) {
+            let time = Time::from(time);
+            if self.first_seen.is_none_or(|first| time < first) {
                 self.first_seen = Some(time);
             }
-            if self.last_seen.is_none_or(|last| earlier(last, time)) {
+            if self.last_seen.is_none_or(|last| last < time) {
                 self.last_seen = Some(time);
             }
         }
         if let Some(nanos) = http_latency(flow) {
             self.latency.add(nanos);
         }
-        self.rate.add(slice);
+        self.rate.add(slice, wide);
     }
 }
 
@@ -151,22 +231,47 @@ fn http_latency(flow: &Flow) -> Option<u64> {
         .then_some(l7.latency_ns)
 }
 
-fn earlier(a: Timestamp, b: Timestamp) -> bool {
-    (a.seconds, a.nanos) < (b.seconds, b.nanos)
+/// A flow's time as its `Timestamp` has it, in 12 bytes rather than 16
+/// (and 16 rather than 24 as an `Option`): every group holds two.
+/// Ordered as the seconds, then the nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(C, packed(4))]
+pub struct Time {
+    pub seconds: i64,
+    pub nanos: i32,
+}
+
+impl Time {
+    pub fn timestamp(self) -> Timestamp {
+        Timestamp {
+            seconds: self.seconds,
+            nanos: self.nanos,
+        }
+    }
+}
+
+impl From<Timestamp> for Time {
+    fn from(time: Timestamp) -> Self {
+        Time {
+            seconds: time.seconds,
+            nanos: time.nanos,
+        }
+    }
 }
 
 /// One group: its key and what was counted.
 #[derive(Debug)]
 pub struct Group<T = ()> {
+    /// The only copy of the key: the index finds keys here.
     key: Box<[u8]>,
     /// Unique over the aggregator's life, unlike the slot a group lives
     /// in: tells an evicted group from its slot's next tenant.
     serial: u64,
     pub stats: Stats,
     pub tally: T,
-    /// Neighbours in the order of last use (slot numbers).
-    newer: Option<u32>,
-    older: Option<u32>,
+    /// Neighbours in the order of last use (slot numbers, or `NO_SLOT`).
+    newer: u32,
+    older: u32,
 }
 
 impl<T> Group<T> {
@@ -175,11 +280,10 @@ impl<T> Group<T> {
     pub fn parts(&self) -> impl Iterator<Item = &str> {
         parts(&self.key)
     }
-
-    fn encoded_key(&self) -> &[u8] {
-        &self.key
-    }
 }
+
+/// The end of the list of last use.
+const NO_SLOT: u32 = u32::MAX;
 
 /// How groups are ordered (`--sort-by`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -231,6 +335,10 @@ pub struct GroupRef {
     pub serial: u64,
 }
 
+/// Groups are stored in chunks of this many, each allocated whole: the
+/// groups never move, and at most one chunk is partly used.
+const CHUNK: usize = 512;
+
 /// Groups flows by a key, at most `max_groups` of them.
 pub struct Aggregator<T: Tally = ()> {
     key: Key,
@@ -238,13 +346,17 @@ pub struct Aggregator<T: Tally = ()> {
     /// Length of a rate slice, a tenth of the window.
     slice_ms: u64,
     window_ms: u64,
-    index: HashMap<Box<[u8]>, u32, foldhash::fast::RandomState>,
-    groups: Vec<Group<T>>,
-    newest: Option<u32>,
-    oldest: Option<u32>,
+    hasher: foldhash::fast::RandomState,
+    /// Slot numbers, hashed by their group's key.
+    index: hashbrown::HashTable<u32>,
+    /// Slot `n` is `chunks[n / CHUNK][n % CHUNK]`.
+    chunks: Vec<Vec<Group<T>>>,
+    newest: u32,
+    oldest: u32,
     serials: u64,
     /// Every flow recorded, evicted groups' included.
     total: Stats,
+    wide: Wide,
     evicted_groups: u64,
     evicted_flows: u64,
     encoded: Vec<u8>,
@@ -257,15 +369,18 @@ impl<T: Tally> Aggregator<T> {
         let slice_ms = (window_ms / SLICES as u64).max(1);
         Self {
             key,
-            max_groups: max_groups.max(1),
+            // Slot numbers are u32, NO_SLOT aside.
+            max_groups: max_groups.clamp(1, NO_SLOT as usize),
             slice_ms,
             window_ms: slice_ms * SLICES as u64,
-            index: HashMap::default(),
-            groups: Vec::new(),
-            newest: None,
-            oldest: None,
+            hasher: foldhash::fast::RandomState::default(),
+            index: hashbrown::HashTable::new(),
+            chunks: Vec::new(),
+            newest: NO_SLOT,
+            oldest: NO_SLOT,
             serials: 0,
             total: Stats::default(),
+            wide: Wide::default(),
             evicted_groups: 0,
             evicted_flows: 0,
             encoded: Vec::with_capacity(256),
@@ -280,17 +395,19 @@ impl<T: Tally> Aggregator<T> {
     /// Counts `flow`, seen at `now`, in its group.
     pub fn record(&mut self, flow: &Flow, now: Millis) -> GroupRef {
         let slice = now / self.slice_ms;
-        self.total.record(flow, slice);
+        self.total.record(flow, slice, &mut self.wide);
         self.key.encode(flow, &mut self.encoded, &mut self.name);
-        let slot = match self.index.get(self.encoded.as_slice()) {
-            Some(&slot) => {
+        let hash = self.hasher.hash_one(self.encoded.as_slice());
+        let slot = match self.lookup(hash, &self.encoded) {
+            Some(slot) => {
                 self.touch(slot);
                 slot
             }
-            None => self.insert(),
+            None => self.insert(hash),
         };
-        let group = &mut self.groups[slot as usize];
-        group.stats.record(flow, slice);
+        let slot_at = slot as usize;
+        let group = &mut self.chunks[slot_at / CHUNK][slot_at % CHUNK];
+        group.stats.record(flow, slice, &mut self.wide);
         group.tally.record(flow);
         GroupRef {
             slot,
@@ -307,91 +424,128 @@ impl<T: Tally> Aggregator<T> {
             return;
         };
         self.key.encode(flow, &mut self.encoded, &mut self.name);
-        if let Some(&slot) = self.index.get(self.encoded.as_slice()) {
-            self.groups[slot as usize].stats.latency.add(nanos);
+        let hash = self.hasher.hash_one(self.encoded.as_slice());
+        if let Some(slot) = self.lookup(hash, &self.encoded) {
+            self.group_mut(slot).stats.latency.add(nanos);
             self.total.latency.add(nanos);
         }
     }
 
-    /// A new group for the key in `encoded`, in a fresh slot or in the
-    /// least recently seen group's.
-    fn insert(&mut self) -> u32 {
+    /// The slot of the group whose key is `key`.
+    fn lookup(&self, hash: u64, key: &[u8]) -> Option<u32> {
+        let chunks = &self.chunks;
+        self.index
+            .find(hash, |&slot| *group_in(chunks, slot).key == *key)
+            .copied()
+    }
+
+    fn group_mut(&mut self, slot: u32) -> &mut Group<T> {
+        let slot = slot as usize;
+        &mut self.chunks[slot / CHUNK][slot % CHUNK]
+    }
+
+    /// A new group for the key in `encoded` (hashed to `hash`), in a fresh
+    /// slot or in the least recently seen group's.
+    fn insert(&mut self, hash: u64) -> u32 {
         self.serials += 1;
-        let key: Box<[u8]> = self.encoded.as_slice().into();
+        let serial = self.serials;
         let slot = match self.oldest {
-            Some(oldest) if self.groups.len() >= self.max_groups => {
+            oldest if oldest != NO_SLOT && self.len() >= self.max_groups => {
                 self.unlink(oldest);
-                let group = &mut self.groups[oldest as usize];
-                self.index.remove(&group.key);
+                let old_hash = self.hasher.hash_one(&*group_in(&self.chunks, oldest).key);
+                if let Ok(entry) = self.index.find_entry(old_hash, |&slot| slot == oldest) {
+                    entry.remove();
+                }
+                let encoded = &self.encoded;
+                let group = &mut self.chunks[oldest as usize / CHUNK][oldest as usize % CHUNK];
                 self.evicted_groups += 1;
                 self.evicted_flows += group.stats.flows;
-                group.key = key.clone();
-                group.serial = self.serials;
+                // Keys of one shape are often of one length: no allocation.
+                match group.key.len() == encoded.len() {
+                    true => group.key.copy_from_slice(encoded),
+                    false => group.key = encoded.as_slice().into(),
+                }
+                group.serial = serial;
+                group.stats.rate.counts.release(&mut self.wide);
                 group.stats = Stats::default();
                 group.tally = T::default();
                 oldest
             }
             _ => {
-                self.groups.push(Group {
-                    key: key.clone(),
-                    serial: self.serials,
-                    stats: Stats::default(),
-                    tally: T::default(),
-                    newer: None,
-                    older: None,
-                });
-                (self.groups.len() - 1) as u32
+                let slot = self.len();
+                if self.chunks.last().is_none_or(|chunk| chunk.len() == CHUNK) {
+                    let room = CHUNK.min(self.max_groups - slot);
+                    self.chunks.push(Vec::with_capacity(room));
+                }
+                if let Some(chunk) = self.chunks.last_mut() {
+                    chunk.push(Group {
+                        key: self.encoded.as_slice().into(),
+                        serial,
+                        stats: Stats::default(),
+                        tally: T::default(),
+                        newer: NO_SLOT,
+                        older: NO_SLOT,
+                    });
+                }
+                slot as u32
             }
         };
-        self.index.insert(key, slot);
+        let (chunks, hasher) = (&self.chunks, &self.hasher);
+        self.index.insert_unique(hash, slot, |&slot| {
+            hasher.hash_one(&*group_in(chunks, slot).key)
+        });
         self.push_newest(slot);
         slot
     }
 
     fn touch(&mut self, slot: u32) {
-        if self.newest != Some(slot) {
+        if self.newest != slot {
             self.unlink(slot);
             self.push_newest(slot);
         }
     }
 
     fn unlink(&mut self, slot: u32) {
-        let (newer, older) = {
-            let group = &mut self.groups[slot as usize];
-            (group.newer.take(), group.older.take())
-        };
+        let group = self.group_mut(slot);
+        let newer = std::mem::replace(&mut group.newer, NO_SLOT);
+        let older = std::mem::replace(&mut group.older, NO_SLOT);
         match newer {
-            Some(newer) => self.groups[newer as usize].older = older,
-            None => self.newest = older,
+            NO_SLOT => self.newest = older,
+            newer => self.group_mut(newer).older = older,
         }
         match older {
-            Some(older) => self.groups[older as usize].newer = newer,
-            None => self.oldest = newer,
+            NO_SLOT => self.oldest = newer,
+            older => self.group_mut(older).newer = newer,
         }
     }
 
     fn push_newest(&mut self, slot: u32) {
-        let previous = self.newest.replace(slot);
-        self.groups[slot as usize].older = previous;
+        let previous = std::mem::replace(&mut self.newest, slot);
+        self.group_mut(slot).older = previous;
         match previous {
-            Some(previous) => self.groups[previous as usize].newer = Some(slot),
-            None => self.oldest = Some(slot),
+            NO_SLOT => self.oldest = slot,
+            previous => self.group_mut(previous).newer = slot,
         }
     }
 
     /// The group in `slot`, if it is still the one `group` names.
     pub fn get(&self, group: GroupRef) -> Option<&Group<T>> {
-        self.groups
-            .get(group.slot as usize)
+        let slot = group.slot as usize;
+        self.chunks
+            .get(slot / CHUNK)
+            .and_then(|chunk| chunk.get(slot % CHUNK))
             .filter(|found| found.serial == group.serial)
     }
 
     pub fn len(&self) -> usize {
-        self.groups.len()
+        match self.chunks.last() {
+            Some(last) => (self.chunks.len() - 1) * CHUNK + last.len(),
+            None => 0,
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.groups.is_empty()
+        self.chunks.is_empty()
     }
 
     /// Statistics of every flow recorded.
@@ -406,15 +560,15 @@ impl<T: Tally> Aggregator<T> {
 
     /// Flows per second of `stats` over the window that ends at `now`.
     pub fn rate(&self, stats: &Stats, now: Millis) -> f64 {
-        let flows = stats.rate.flows_until(now / self.slice_ms);
+        let flows = stats.rate.flows_until(now / self.slice_ms, &self.wide);
         flows as f64 * 1000.0 / self.window_ms as f64
     }
 
     /// The groups in `order` (ties by key), as of `now`.
     pub fn sorted(&self, order: SortBy, now: Millis) -> Vec<&Group<T>> {
-        let mut groups: Vec<&Group<T>> = self.groups.iter().collect();
+        let mut groups: Vec<&Group<T>> = self.chunks.iter().flatten().collect();
         let slice = now / self.slice_ms;
-        let by_key = |a: &&Group<T>, b: &&Group<T>| a.parts().cmp(b.parts());
+        let by_key = |a: &&Group<T>, b: &&Group<T>| key::compare(&a.key, &b.key);
         match order {
             SortBy::Key => groups.sort_by(by_key),
             _ => groups.sort_by(|a, b| {
@@ -423,15 +577,12 @@ impl<T: Tally> Aggregator<T> {
                     SortBy::Flows => b_stats.flows.cmp(&a_stats.flows),
                     SortBy::Rate => b_stats
                         .rate
-                        .flows_until(slice)
-                        .cmp(&a_stats.rate.flows_until(slice))
+                        .flows_until(slice, &self.wide)
+                        .cmp(&a_stats.rate.flows_until(slice, &self.wide))
                         .then(b_stats.flows.cmp(&a_stats.flows)),
                     SortBy::Dropped => b_stats.dropped.cmp(&a_stats.dropped),
                     SortBy::Forwarded => b_stats.forwarded.cmp(&a_stats.forwarded),
-                    SortBy::LastSeen => {
-                        let time = |s: &Stats| s.last_seen.map(|t| (t.seconds, t.nanos));
-                        time(b_stats).cmp(&time(a_stats))
-                    }
+                    SortBy::LastSeen => b_stats.last_seen.cmp(&a_stats.last_seen),
                     SortBy::Latency => b_stats.latency.max_ns.cmp(&a_stats.latency.max_ns),
                     SortBy::Key => std::cmp::Ordering::Equal,
                 };
@@ -443,12 +594,20 @@ impl<T: Tally> Aggregator<T> {
 
     /// Where `group` is now.
     pub fn find(&self, group: &Group<T>) -> Option<GroupRef> {
-        let slot = *self.index.get(group.encoded_key())?;
+        let hash = self.hasher.hash_one(&*group.key);
+        let slot = self.lookup(hash, &group.key)?;
         Some(GroupRef {
             slot,
-            serial: self.groups[slot as usize].serial,
+            serial: group_in(&self.chunks, slot).serial,
         })
     }
+}
+
+/// The group in `slot` (a function, not a method, so that the index can
+/// be borrowed apart from the groups).
+fn group_in<T>(chunks: &[Vec<Group<T>>], slot: u32) -> &Group<T> {
+    let slot = slot as usize;
+    &chunks[slot / CHUNK][slot % CHUNK]
 }
 
 #[cfg(test)]
@@ -600,6 +759,92 @@ mod tests {
         aggregator.record(&flow("a", "x", Verdict::Forwarded, 1), 100_000);
         let stats = aggregator.sorted(SortBy::Flows, 0)[0].stats.clone();
         assert_eq!(aggregator.rate(&stats, 100_000), 0.1);
+    }
+
+    #[test]
+    fn busy_rates_are_counted_exactly() {
+        let mut aggregator: Aggregator = Aggregator::new(key("source"), 2, 10_000);
+        // 63 flows fit a slice's six bits; the 64th moves the counts.
+        for (ms, flows) in [(0, 63), (1_000, 64), (2_000, 1_000), (3_000, 1)] {
+            for _ in 0..flows {
+                aggregator.record(&flow("a", "x", Verdict::Forwarded, 1), ms);
+            }
+        }
+        let stats = aggregator.sorted(SortBy::Flows, 0)[0].stats.clone();
+        assert_eq!(aggregator.rate(&stats, 3_000), 112.8);
+        assert_eq!(aggregator.rate(aggregator.total(), 3_000), 112.8);
+        // The window moves past the busy slices.
+        aggregator.record(&flow("a", "x", Verdict::Forwarded, 1), 11_000);
+        let stats = aggregator.sorted(SortBy::Flows, 0)[0].stats.clone();
+        assert_eq!(aggregator.rate(&stats, 11_000), 100.2);
+        assert_eq!(aggregator.rate(&stats, 13_000), 0.1);
+        assert_eq!(
+            aggregator.wide.slices.len(),
+            2,
+            "a's counts and the total's"
+        );
+        // Evicted, a gives its wide counts to the next busy group.
+        aggregator.record(&flow("b", "x", Verdict::Forwarded, 1), 11_000);
+        aggregator.record(&flow("c", "x", Verdict::Forwarded, 1), 11_000);
+        assert_eq!(aggregator.evicted(), (1, 1_129));
+        for _ in 0..100 {
+            aggregator.record(&flow("c", "x", Verdict::Forwarded, 1), 12_000);
+        }
+        assert_eq!(aggregator.wide.slices.len(), 2);
+        let c = aggregator.sorted(SortBy::Flows, 0)[0].stats.clone();
+        assert_eq!(aggregator.rate(&c, 12_000), 10.1);
+        let b = aggregator.sorted(SortBy::Flows, 0)[1].stats.clone();
+        assert_eq!(aggregator.rate(&b, 12_000), 0.1);
+    }
+
+    #[test]
+    fn packed_counts_count_as_plain_slices() {
+        // The plain counting, ten u32 slices, that the packed counts stand for.
+        let mut plain = [0u64; SLICES];
+        let mut plain_newest = 0u64;
+        let mut rate = Rate::default();
+        let mut wide = Wide::default();
+        let mut seed = 0x5eed_u64;
+        let mut random = |below: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % below
+        };
+        let mut slice = 0u64;
+        for _ in 0..20_000 {
+            slice += [0, 0, 0, 1, 2, 13][random(6) as usize];
+            // Now and then a late flow, inside or outside the window.
+            let at = slice.saturating_sub([0, 0, 0, 0, 3, 12][random(6) as usize]);
+            for _ in 0..[1, 1, 1, 2, 40, 90][random(6) as usize] {
+                rate.add(at, &mut wide);
+                if at > plain_newest {
+                    for step in 0..(at - plain_newest).min(SLICES as u64) {
+                        plain[((plain_newest + 1 + step) % SLICES as u64) as usize] = 0;
+                    }
+                    plain_newest = at;
+                }
+                if at + (SLICES as u64) > plain_newest {
+                    plain[(at % SLICES as u64) as usize] += 1;
+                }
+            }
+            for until in [slice, slice + 3, slice + 9, slice + 10] {
+                let expected: u64 = (0..SLICES as u64)
+                    .filter_map(|age| plain_newest.checked_sub(age))
+                    .filter(|&number| number <= until && number + (SLICES as u64) > until)
+                    .map(|number| plain[(number % SLICES as u64) as usize])
+                    .sum();
+                assert_eq!(rate.flows_until(until, &wide), expected);
+            }
+            if random(50) == 0 {
+                rate.counts.release(&mut wide);
+                rate = Rate::default();
+                plain = [0; SLICES];
+                plain_newest = 0;
+                slice = 0;
+            }
+        }
+        assert!(wide.slices.len() <= 1, "released counts are taken again");
     }
 
     #[test]

@@ -5,11 +5,10 @@
 
 use std::io::{self, Write};
 
-use super::{Aggregator, Field, Group, Millis, SortBy, Stats, Tally};
+use super::{Aggregator, Field, Group, Millis, SortBy, Stats, Tally, Time};
 use crate::{
     duration,
     printer::{self, Style, TabWriter, TimeFormat},
-    proto::Timestamp,
 };
 
 /// How a summary is written.
@@ -83,10 +82,10 @@ impl Summary {
         cells
     }
 
-    fn time(&self, time: Option<Timestamp>) -> String {
+    fn time(&self, time: Option<Time>) -> String {
         let mut text = String::new();
         match time {
-            Some(time) => printer::write_time(&mut text, Some(&time), self.time_format),
+            Some(time) => printer::write_time(&mut text, Some(&time.timestamp()), self.time_format),
             None => text.push_str(NONE),
         }
         text
@@ -253,9 +252,9 @@ fn json_line<T: Tally>(
         object.insert(field.name().to_owned(), value);
     }
     let stats = &group.stats;
-    let time = |time: Option<Timestamp>| {
+    let time = |time: Option<Time>| {
         time.map_or(serde_json::Value::Null, |t| {
-            serde_json::to_value(t).unwrap_or(serde_json::Value::Null)
+            serde_json::to_value(t.timestamp()).unwrap_or(serde_json::Value::Null)
         })
     };
     let latency = &stats.latency;
