@@ -1205,6 +1205,28 @@ pub(super) fn error_chain(error: &dyn StdError) -> String {
 mod tests {
     use super::*;
 
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_stream_with_responses_ready_still_gives_the_runtime_its_turn() {
+        let mut stream = Cooperative(futures_util::stream::iter(0..1000));
+        // Polled again and again within one turn of the task, as a reader
+        // with responses ready polls: the budget runs out before the items.
+        let ready = std::future::poll_fn(|cx| {
+            let mut ready = 0;
+            while let Poll::Ready(Some(_)) = Pin::new(&mut stream).poll_next(cx) {
+                ready += 1;
+            }
+            Poll::Ready(ready)
+        })
+        .await;
+        assert!(ready > 0 && ready < 1000, "{ready} items in one turn");
+        // After the turn, the rest comes, nothing lost.
+        let mut rest = 0;
+        while stream.next().await.is_some() {
+            rest += 1;
+        }
+        assert_eq!(ready + rest, 1000);
+    }
+
     #[test]
     fn host_is_taken_from_the_address() {
         assert_eq!(host_of("relay.example:4245"), "relay.example");
