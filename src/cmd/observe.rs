@@ -254,13 +254,22 @@ async fn print_stream<R: FlowsResponse + Print, W: Write, E: Write>(
 pub(super) async fn poll_once<T>(
     stream: &mut EventStream<T>,
 ) -> Option<Option<Result<T, source::SourceError>>> {
-    std::future::poll_fn(|cx| {
-        Poll::Ready(match stream.as_mut().poll_next(cx) {
-            Poll::Ready(item) => Some(item),
-            Poll::Pending => None,
+    loop {
+        let polled = std::future::poll_fn(|cx| {
+            Poll::Ready(match stream.as_mut().poll_next(cx) {
+                Poll::Ready(item) => Some(item),
+                Poll::Pending => None,
+            })
         })
-    })
-    .await
+        .await;
+        if polled.is_some() || tokio::task::coop::has_budget_remaining() {
+            return polled;
+        }
+        // Not idle: a gRPC stream gives the runtime its turn when the task
+        // budget is spent (see `source::grpc`), and the caller would flush
+        // its output on every such turn.
+        tokio::task::yield_now().await;
+    }
 }
 
 pub(super) fn print_options(formatting: &FormattingArgs, stdout_is_terminal: bool) -> PrintOptions {

@@ -14,11 +14,11 @@ pub use capture::{BadLine, Capture};
 use std::{net::SocketAddr, pin::Pin, sync::Arc};
 
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
-use tokio_stream::{Stream, wrappers::TcpListenerStream};
+use tokio_stream::Stream;
 use tonic::codegen::http;
 use tonic::{
     Request, Response, Status,
-    transport::{Certificate, Identity, Server, ServerTlsConfig},
+    transport::{Certificate, Identity, Server, ServerTlsConfig, server::TcpIncoming},
 };
 
 use self::{codec::ObserverServer, observer::ReplayObserver};
@@ -110,7 +110,13 @@ pub async fn serve(
             options.rate,
         )))
         .add_service(PeerServer::new(peers))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        // No Nagle, as Go sets for every TCP connection (hubble-relay, the
+        // agent): with it, a client whose receive window is small waited
+        // for a delayed ACK (40 ms) on each partial segment.
+        .serve_with_incoming_shutdown(
+            TcpIncoming::from(listener).with_nodelay(Some(true)),
+            shutdown,
+        )
         .await?;
     Ok(())
 }
