@@ -405,8 +405,7 @@ impl<T: Tally> Aggregator<T> {
             }
             None => self.insert(hash),
         };
-        let slot_at = slot as usize;
-        let group = &mut self.chunks[slot_at / CHUNK][slot_at % CHUNK];
+        let group = group_in_mut(&mut self.chunks, slot);
         group.stats.record(flow, slice, &mut self.wide);
         group.tally.record(flow);
         GroupRef {
@@ -440,8 +439,7 @@ impl<T: Tally> Aggregator<T> {
     }
 
     fn group_mut(&mut self, slot: u32) -> &mut Group<T> {
-        let slot = slot as usize;
-        &mut self.chunks[slot / CHUNK][slot % CHUNK]
+        group_in_mut(&mut self.chunks, slot)
     }
 
     /// A new group for the key in `encoded` (hashed to `hash`), in a fresh
@@ -457,7 +455,7 @@ impl<T: Tally> Aggregator<T> {
                     entry.remove();
                 }
                 let encoded = &self.encoded;
-                let group = &mut self.chunks[oldest as usize / CHUNK][oldest as usize % CHUNK];
+                let group = group_in_mut(&mut self.chunks, oldest);
                 self.evicted_groups += 1;
                 self.evicted_flows += group.stats.flows;
                 // Keys of one shape are often of one length: no allocation.
@@ -603,11 +601,16 @@ impl<T: Tally> Aggregator<T> {
     }
 }
 
-/// The group in `slot` (a function, not a method, so that the index can
-/// be borrowed apart from the groups).
+/// The group in `slot` (functions, not methods, so that the index and the
+/// wide rate counts can be borrowed apart from the groups).
 fn group_in<T>(chunks: &[Vec<Group<T>>], slot: u32) -> &Group<T> {
     let slot = slot as usize;
     &chunks[slot / CHUNK][slot % CHUNK]
+}
+
+fn group_in_mut<T>(chunks: &mut [Vec<Group<T>>], slot: u32) -> &mut Group<T> {
+    let slot = slot as usize;
+    &mut chunks[slot / CHUNK][slot % CHUNK]
 }
 
 #[cfg(test)]
