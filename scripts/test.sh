@@ -34,4 +34,10 @@ if ! command -v chromium >/dev/null 2>&1; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
+# CEL's time zone names resolve in the system's zoneinfo files, as they do
+# for Hubble (src/filter/cel.rs tests them).
+if [ ! -e /usr/share/zoneinfo/Europe/Paris ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tzdata >/dev/null
+fi
+
 cargo test --locked "$@"

@@ -674,6 +674,31 @@ mod tests {
         assert!(matches("_flow.source.namespace.matches('^cilium-')", flow));
     }
 
+    /// Zone names resolve in the system's zoneinfo files, exactly as named,
+    /// as Go's time.LoadLocation resolves them for hubble's cel-go.
+    #[test]
+    fn time_zones_by_name() {
+        let summer = r#"{"time":"2023-07-01T12:00:00Z"}"#;
+        let winter = r#"{"time":"2023-01-01T12:00:00Z"}"#;
+        assert!(matches("_flow.time.getHours('Europe/Paris') == 14", summer));
+        assert!(matches("_flow.time.getHours('Europe/Paris') == 13", winter));
+        assert!(matches("_flow.time.getHours('America/New_York') == 8", summer));
+        assert!(matches(
+            "_flow.time.getHours('Asia/Kolkata') == 17 && _flow.time.getMinutes('Asia/Kolkata') == 30",
+            summer
+        ));
+        assert!(matches("_flow.time.getDayOfWeek('Pacific/Kiritimati') == 0", summer));
+        assert!(matches("_flow.time.getHours('UTC') == 12", summer));
+        assert!(matches("_flow.time.getHours('-03:00') == 9", summer));
+        // An unknown name (or one in the wrong case) is an evaluation error,
+        // which matches no flow either way.
+        for zone in ["Mars/Olympus_Mons", "europe/paris", "../Paris"] {
+            let hours = format!("_flow.time.getHours('{zone}')");
+            assert!(!matches(&format!("{hours} == 12"), summer), "{zone}");
+            assert!(!matches(&format!("{hours} != 12"), summer), "{zone}");
+        }
+    }
+
     #[test]
     fn enum_values_by_their_package_name() {
         assert!(matches("flow.Verdict.DROPPED == _flow.verdict", DROP));
