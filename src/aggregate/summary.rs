@@ -5,7 +5,7 @@
 
 use std::io::{self, Write};
 
-use super::{Aggregator, Field, Group, Millis, SortBy, Stats, Tally, Time};
+use super::{Aggregator, Field, Group, Latency, Millis, SortBy, Stats, Tally, Time};
 use crate::{
     duration,
     printer::{self, Style, TabWriter, TimeFormat},
@@ -73,9 +73,9 @@ impl Summary {
         cells.push(format!("{:.2}", aggregator.rate(stats, now)));
         cells.push(stats.forwarded.to_string());
         cells.push(stats.dropped.to_string());
-        cells.push(self.time(stats.first_seen));
-        cells.push(self.time(stats.last_seen));
-        cells.push(latency(stats));
+        cells.push(self.time(stats.first_seen()));
+        cells.push(self.time(stats.last_seen()));
+        cells.push(latency(&aggregator.latency(stats)));
         if !aggregator.key().contains("drop_reason") {
             cells.push(drop_reason(stats));
         }
@@ -176,12 +176,13 @@ impl Summary {
             aggregator.rate(stats, now),
             stats.forwarded,
             stats.dropped,
-            self.time(stats.first_seen),
-            self.time(stats.last_seen),
+            self.time(stats.first_seen()),
+            self.time(stats.last_seen()),
         ));
-        if stats.latency.count > 0 {
+        let http = aggregator.latency(stats);
+        if http.count > 0 {
             out.push_str(", HTTP latency ");
-            out.push_str(&latency(stats));
+            out.push_str(&latency(&http));
         }
         if let Some(code) = stats.last_drop
             && !aggregator.key().contains("drop_reason")
@@ -195,8 +196,7 @@ impl Summary {
 
 /// `min/avg/max` as Go durations to three or so digits (JSON has the
 /// nanoseconds), or `-`.
-fn latency(stats: &Stats) -> String {
-    let latency = &stats.latency;
+fn latency(latency: &Latency) -> String {
     let short = |nanos: u64| {
         let unit = match nanos {
             0..1_000 => 1,
@@ -257,7 +257,7 @@ fn json_line<T: Tally>(
             serde_json::to_value(t.timestamp()).unwrap_or(serde_json::Value::Null)
         })
     };
-    let latency = &stats.latency;
+    let latency = aggregator.latency(stats);
     let values = [
         ("flows", serde_json::Value::from(stats.flows)),
         (
@@ -266,8 +266,8 @@ fn json_line<T: Tally>(
         ),
         ("forwarded", serde_json::Value::from(stats.forwarded)),
         ("dropped", serde_json::Value::from(stats.dropped)),
-        ("first_seen", time(stats.first_seen)),
-        ("last_seen", time(stats.last_seen)),
+        ("first_seen", time(stats.first_seen())),
+        ("last_seen", time(stats.last_seen())),
         (
             "http_latency_ns",
             match latency.count {
@@ -306,14 +306,14 @@ mod tests {
 
     #[test]
     fn latency_is_shown_to_a_few_digits() {
-        let mut stats = Stats::default();
+        let mut three = Latency::default();
         for nanos in [614_836, 1_469_715, 2_520_907] {
-            stats.latency.add(nanos);
+            three.add(nanos);
         }
-        assert_eq!(latency(&stats), "615µs/1.54ms/2.52ms");
-        assert_eq!(latency(&Stats::default()), "-");
-        let mut huge = Stats::default();
-        huge.latency.add(u64::MAX);
+        assert_eq!(latency(&three), "615µs/1.54ms/2.52ms");
+        assert_eq!(latency(&Latency::default()), "-");
+        let mut huge = Latency::default();
+        huge.add(u64::MAX);
         assert_eq!(
             latency(&huge),
             "18446744073709551615ns/18446744073709551615ns/18446744073709551615ns"

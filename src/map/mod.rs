@@ -193,7 +193,7 @@ impl ServiceMap {
                     .or_insert_with(|| Card::new(id, seen, self.grouping));
             }
             let stats = &group.stats;
-            let latency = stats.latency;
+            let latency = self.links.latency(stats);
             links.push(Link {
                 id: format!(
                     "{source} {} {destination}:{port}",
