@@ -682,12 +682,18 @@ mod tests {
         let winter = r#"{"time":"2023-01-01T12:00:00Z"}"#;
         assert!(matches("_flow.time.getHours('Europe/Paris') == 14", summer));
         assert!(matches("_flow.time.getHours('Europe/Paris') == 13", winter));
-        assert!(matches("_flow.time.getHours('America/New_York') == 8", summer));
+        assert!(matches(
+            "_flow.time.getHours('America/New_York') == 8",
+            summer
+        ));
         assert!(matches(
             "_flow.time.getHours('Asia/Kolkata') == 17 && _flow.time.getMinutes('Asia/Kolkata') == 30",
             summer
         ));
-        assert!(matches("_flow.time.getDayOfWeek('Pacific/Kiritimati') == 0", summer));
+        assert!(matches(
+            "_flow.time.getDayOfWeek('Pacific/Kiritimati') == 0",
+            summer
+        ));
         assert!(matches("_flow.time.getHours('UTC') == 12", summer));
         assert!(matches("_flow.time.getHours('-03:00') == 9", summer));
         // An unknown name (or one in the wrong case) is an evaluation error,

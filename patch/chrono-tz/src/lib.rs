@@ -71,8 +71,7 @@ fn civil(local: &NaiveDateTime) -> Option<jiff::civil::DateTime> {
         local.day() as i8,
         local.hour() as i8,
         local.minute() as i8,
-        // A leap second (chrono's 60) is the second before it, as in Go.
-        local.second().min(59) as i8,
+        local.second() as i8,
         0,
     )
     .ok()
