@@ -97,7 +97,7 @@ impl Counts {
 
     fn get(self, at: usize, wide: &Wide) -> u32 {
         match self.wide_index() {
-            Some(index) => wide.slices.get(index).map_or(0, |slices| slices[at]),
+            Some(index) => wide.get(index).map_or(0, |slices| slices[at]),
             None => (self.0 >> (at as u32 * Self::BITS)) as u32 & Self::MAX,
         }
     }
@@ -109,7 +109,7 @@ impl Counts {
         }
         match self.wide_index() {
             Some(index) => {
-                if let Some(slices) = wide.slices.get_mut(index) {
+                if let Some(slices) = wide.get_mut(index) {
                     slices[at] = count;
                 }
             }
@@ -123,35 +123,60 @@ impl Counts {
     /// Gives back the wide counts, if any, for another rate.
     fn release(&mut self, wide: &mut Wide) {
         if let Some(index) = self.wide_index() {
-            wide.free.push(index as u32);
+            wide.release(index);
         }
         *self = Counts::default();
     }
 }
 
-/// The counts of rates too busy for six bits a slice. Counts move here
-/// once and stay until their group is evicted.
-#[derive(Debug, Default)]
-struct Wide {
-    slices: Vec<[u32; SLICES]>,
+/// What some groups hold out of line, by index: entries given back are
+/// taken again, so that the table stays as large as its busiest moment.
+#[derive(Debug)]
+struct Entries<T> {
+    entries: Vec<T>,
     /// Entries given back, to be taken again.
     free: Vec<u32>,
 }
 
-impl Wide {
-    fn take(&mut self, slices: [u32; SLICES]) -> u32 {
-        match self.free.pop() {
-            Some(index) => {
-                self.slices[index as usize] = slices;
-                index
-            }
-            None => {
-                self.slices.push(slices);
-                (self.slices.len() - 1) as u32
-            }
+impl<T> Default for Entries<T> {
+    fn default() -> Self {
+        Self {
+            entries: Vec::new(),
+            free: Vec::new(),
         }
     }
 }
+
+impl<T> Entries<T> {
+    fn take(&mut self, value: T) -> u32 {
+        match self.free.pop() {
+            Some(index) => {
+                self.entries[index as usize] = value;
+                index
+            }
+            None => {
+                self.entries.push(value);
+                (self.entries.len() - 1) as u32
+            }
+        }
+    }
+
+    fn release(&mut self, index: usize) {
+        self.free.push(index as u32);
+    }
+
+    fn get(&self, index: usize) -> Option<&T> {
+        self.entries.get(index)
+    }
+
+    fn get_mut(&mut self, index: usize) -> Option<&mut T> {
+        self.entries.get_mut(index)
+    }
+}
+
+/// The counts of rates too busy for six bits a slice. Counts move here
+/// once and stay until their group is evicted.
+type Wide = Entries<[u32; SLICES]>;
 
 /// HTTP latency of a group's responses.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -180,41 +205,30 @@ impl Latency {
 /// The latency of the groups that saw an HTTP response. Most groups of
 /// most keys never do, and 32 bytes in each would be a fifth of a group.
 #[derive(Debug, Default)]
-struct Latencies {
-    entries: Vec<Latency>,
-    /// Entries given back, to be taken again.
-    free: Vec<u32>,
-}
+struct Latencies(Entries<Latency>);
 
 impl Latencies {
     /// Adds to the entry `at` names (see `Stats::latency`), taking one
     /// first if it names none.
     fn add(&mut self, at: &mut u32, nanos: u64) {
         if *at == 0 {
-            *at = match self.free.pop() {
-                Some(index) => {
-                    self.entries[index as usize] = Latency::default();
-                    index
-                }
-                None => {
-                    self.entries.push(Latency::default());
-                    (self.entries.len() - 1) as u32
-                }
-            } + 1;
+            *at = self.0.take(Latency::default()) + 1;
         }
-        self.entries[*at as usize - 1].add(nanos);
+        if let Some(latency) = self.0.get_mut(*at as usize - 1) {
+            latency.add(nanos);
+        }
     }
 
     fn get(&self, at: u32) -> Latency {
         at.checked_sub(1)
-            .and_then(|index| self.entries.get(index as usize))
+            .and_then(|index| self.0.get(index as usize))
             .copied()
             .unwrap_or_default()
     }
 
     fn release(&mut self, at: &mut u32) {
         if *at != 0 {
-            self.free.push(*at - 1);
+            self.0.release(*at as usize - 1);
             *at = 0;
         }
     }
@@ -867,7 +881,7 @@ mod tests {
         assert_eq!(aggregator.rate(&stats, 11_000), 100.2);
         assert_eq!(aggregator.rate(&stats, 13_000), 0.1);
         assert_eq!(
-            aggregator.wide.slices.len(),
+            aggregator.wide.entries.len(),
             2,
             "a's counts and the total's"
         );
@@ -878,7 +892,7 @@ mod tests {
         for _ in 0..100 {
             aggregator.record(&flow("c", "x", Verdict::Forwarded, 1), 12_000);
         }
-        assert_eq!(aggregator.wide.slices.len(), 2);
+        assert_eq!(aggregator.wide.entries.len(), 2);
         let c = aggregator.sorted(SortBy::Flows, 0)[0].stats.clone();
         assert_eq!(aggregator.rate(&c, 12_000), 10.1);
         let b = aggregator.sorted(SortBy::Flows, 0)[1].stats.clone();
@@ -958,7 +972,7 @@ mod tests {
                 slice = 0;
             }
         }
-        assert!(wide.slices.len() <= 1, "released counts are taken again");
+        assert!(wide.entries.len() <= 1, "released counts are taken again");
     }
 
     #[test]
