@@ -12,6 +12,7 @@ pub mod cmd;
 pub mod config;
 pub mod duration;
 pub mod filter;
+pub mod log;
 pub mod map;
 pub mod metrics;
 pub mod printer;

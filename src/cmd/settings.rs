@@ -2,10 +2,9 @@
 //! merged with `HUBBLE_*` variables and the config file, turned into
 //! connection options, and Hubble's `--debug` log.
 
-use std::{env, fmt::Write as _, io::Write as _, sync::Arc};
+use std::{env, sync::Arc};
 
 use anyhow::bail;
-use chrono::{Local, Offset};
 use serde::Serialize;
 
 use crate::{
@@ -220,24 +219,11 @@ impl Settings {
         }
     }
 
-    /// One line of Hubble's debug log (Go's slog text format) on stderr.
+    /// One line of Hubble's debug log on stderr.
     pub fn log(&self, message: &str, key: &str, value: &str) {
-        if !self.debug {
-            return;
+        if self.debug {
+            crate::log::write("DEBUG", message, &[(key, value)]);
         }
-        let now = Local::now();
-        let mut line = format!("time={}", now.format("%Y-%m-%dT%H:%M:%S%.3f"));
-        if now.offset().fix().local_minus_utc() == 0 {
-            line.push('Z');
-        } else {
-            let _ = write!(line, "{}", now.format("%:z"));
-        }
-        line.push_str(" level=DEBUG msg=");
-        push_slog_value(&mut line, message);
-        let _ = write!(line, " {key}=");
-        push_slog_value(&mut line, value);
-        line.push('\n');
-        let _ = std::io::stderr().write_all(line.as_bytes());
     }
 }
 
@@ -285,47 +271,4 @@ fn given_flags(global: &GlobalArgs, server: &ServerArgs) -> Vec<(&'static str, G
         given.push(("tls-ca-cert-files", Given::List(files.clone())));
     }
     given
-}
-
-/// A value as slog's text handler writes it: bare, or Go-quoted when it
-/// is empty or holds spaces, `=`, quotes or unprintable characters.
-fn push_slog_value(out: &mut String, value: &str) {
-    let needs_quotes = value.is_empty()
-        || value
-            .chars()
-            .any(|c| c == ' ' || c == '=' || c == '"' || c.is_control() || c == '\u{fffd}');
-    if !needs_quotes {
-        out.push_str(value);
-        return;
-    }
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slog_values_are_quoted_as_go() {
-        let mut out = String::new();
-        push_slog_value(&mut out, "plain");
-        push_slog_value(&mut out, " ");
-        push_slog_value(&mut out, "");
-        push_slog_value(&mut out, "a=\"b\"");
-        assert_eq!(out, "plain\" \"\"\"\"a=\\\"b\\\"\"");
-    }
 }

@@ -1,16 +1,18 @@
 //! `--cel-expression` for input without a server, as Hubble's server
 //! evaluates it: each expression sees the flow as `_flow` (a `flow.Flow`
 //! with proto field names, enums as numbers, unset scalars as their zero
-//! value) and the enums of the `flow` package by name (`Verdict.DROPPED`);
-//! the flow passes when any expression yields `true`.
+//! value) and the enums of the `flow` package by name (`Verdict.DROPPED`).
+//! The expressions are tried in order: the flow passes at the first that
+//! yields `true` and fails at the first that cannot be evaluated, whatever
+//! those after it would say, as in Hubble, which logs the error.
 
 use std::{
     collections::HashMap,
-    sync::{Arc, LazyLock},
+    sync::{Arc, LazyLock, Mutex, PoisonError},
 };
 
 use cel::{
-    Context, Env, IdedExpr, ParseError,
+    Context, Env, ExecutionError, IdedExpr, ParseError,
     common::ast::{CallExpr, EntryExpr, Expr, IdedEntryExpr, LiteralValue},
     objects::{Key, Map, Value},
     parser::Parser,
@@ -110,6 +112,10 @@ fn collect_message(
 pub struct CelFilter {
     /// Each expression, with its presence tests rewritten (see `rewrite_has`).
     programs: Vec<IdedExpr>,
+    /// The evaluation errors logged so far. Hubble logs one line per flow
+    /// that fails; each distinct error once says as much without writing a
+    /// line per flow for as long as a `--follow` runs.
+    logged: Mutex<Vec<String>>,
 }
 
 /// The standard environment, built once rather than for each flow.
@@ -131,12 +137,15 @@ impl CelFilter {
             .iter()
             .map(|expression| compile(expression))
             .collect::<Result<_, FilterError>>()?;
-        Ok(Self { programs })
+        Ok(Self {
+            programs,
+            logged: Mutex::default(),
+        })
     }
 
-    /// Whether any expression is `true` for `flow`; errors and non-boolean
-    /// results count as `false`, as in Hubble. Deep expressions need a thread
-    /// with [`EVALUATION_STACK`].
+    /// Whether `flow` passes: an expression yields `true` before any fails
+    /// to evaluate (see the module's documentation). Deep expressions need
+    /// a thread with [`EVALUATION_STACK`].
     pub fn matches(&self, flow: &Flow) -> bool {
         let mut context = Context::with_env(Arc::clone(&ENV));
         context.add_variable_from_value("_flow", flow_value(flow));
@@ -146,9 +155,60 @@ impl CelFilter {
         if context.add_function(HAS, has_field).is_err() {
             return false;
         }
-        self.programs
-            .iter()
-            .any(|program| matches!(Value::resolve(program, &context), Ok(Value::Bool(true))))
+        for program in &self.programs {
+            match Value::resolve(program, &context) {
+                Ok(Value::Bool(true)) => return true,
+                Ok(Value::Bool(false)) => {}
+                // The checker lets only boolean expressions through; a value
+                // of another type can only come through `dyn`.
+                Ok(other) => {
+                    let error =
+                        format!("type conversion error from '{}' to 'bool'", other.type_of());
+                    self.log_once("invalid conversion in CEL program", error);
+                    return false;
+                }
+                Err(error) => {
+                    self.log_once("error running CEL program", go_error(&error));
+                    return false;
+                }
+            }
+        }
+        false
+    }
+
+    /// Logs an evaluation error as Hubble does, unless it was logged before.
+    fn log_once(&self, message: &str, error: String) {
+        // Past this many distinct errors (an index or a key from each flow),
+        // more lines would tell nothing new.
+        const MAX_LOGGED: usize = 16;
+        let mut logged = self.logged.lock().unwrap_or_else(PoisonError::into_inner);
+        if logged.len() < MAX_LOGGED && !logged.contains(&error) {
+            crate::log::write("ERROR", message, &[("error", &error)]);
+            logged.push(error);
+        }
+    }
+}
+
+/// An evaluation error in cel-go's words where the two libraries meet the
+/// same failure, so that hubl's log reads as hubble's; cel's own text
+/// otherwise.
+fn go_error(error: &ExecutionError) -> String {
+    let plain = |value: &Value| match value {
+        Value::Int(n) => n.to_string(),
+        Value::UInt(n) => n.to_string(),
+        Value::String(text) => text.to_string(),
+        other => format!("{other:?}"),
+    };
+    match error {
+        ExecutionError::IndexOutOfBounds(index) => format!("index out of bounds: {}", plain(index)),
+        ExecutionError::NoSuchKey(key) => format!("no such key: {key}"),
+        ExecutionError::DivisionByZero(_) => "division by zero".to_owned(),
+        ExecutionError::RemainderByZero(_) => "modulus by zero".to_owned(),
+        // Time zones are this crate's (patch/chrono-tz), named as Go names them.
+        ExecutionError::FunctionError { function, message } if function == "timezone" => {
+            message.clone()
+        }
+        other => other.to_string(),
     }
 }
 
@@ -652,6 +712,50 @@ mod tests {
         assert!(matches("!has(_flow.source.labels)", DROP));
         // A map literal answers has() by its keys.
         assert!(matches("has({'a': 0}.a) && !has({'a': 0}.b)", DROP));
+    }
+
+    /// As Hubble's filter: the first expression that fails to evaluate
+    /// fails the flow, even when a later one would pass it.
+    #[test]
+    fn expressions_are_tried_in_order() {
+        let passes = |expressions: &[&str]| {
+            let expressions: Vec<String> = expressions.iter().map(|e| e.to_string()).collect();
+            CelFilter::new(&expressions).unwrap().matches(&flow(DROP))
+        };
+        let fails = "_flow.source.labels[10] == 'x'";
+        assert!(!passes(&[fails, "true"]));
+        assert!(passes(&["true", fails]));
+        assert!(!passes(&["false", fails, "true"]));
+        assert!(passes(&["false", "true"]));
+        assert!(!passes(&["false", "false"]));
+    }
+
+    /// Evaluation errors are logged in the words hubble v1.19.4 logged for
+    /// the same expressions.
+    #[test]
+    fn evaluation_errors_read_as_in_cel_go() {
+        for (expression, error) in [
+            (
+                "_flow.time.getHours('Mars/X') == 1",
+                "unknown time zone Mars/X",
+            ),
+            (
+                "_flow.source.identity / (_flow.source.identity - _flow.source.identity) == 1u",
+                "division by zero",
+            ),
+            ("_flow.source.identity % 0u == 1u", "modulus by zero"),
+            (
+                "{'a': 1}[_flow.source.namespace] == 1",
+                "no such key: cilium-test",
+            ),
+            ("_flow.source.labels[-1] == ''", "index out of bounds: -1"),
+        ] {
+            let filter = CelFilter::new(&[expression.to_owned()]).unwrap();
+            assert!(!filter.matches(&flow(DROP)), "{expression}");
+            assert!(!filter.matches(&flow(DROP)), "{expression}");
+            // Logged once, however many flows it fails on.
+            assert_eq!(*filter.logged.lock().unwrap(), [error], "{expression}");
+        }
     }
 
     #[test]
