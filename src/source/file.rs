@@ -357,7 +357,7 @@ impl Lines {
                 true => jsonpb::decode,
                 false => jsonpb::decode_whole,
             };
-            let decoded = match std::str::from_utf8(line).ok().and_then(read) {
+            let decoded = match simdutf8::basic::from_utf8(line).ok().and_then(read) {
                 Some(response) => Ok((response, None)),
                 None => decode(line, !self.warned_unknown),
             };
