@@ -41,7 +41,7 @@ use super::{
     ResponseStream, SourceError,
     portforward::{PortForwardOptions, Tunnel},
     version::IntoInnerChecked,
-    wire::{Encoded, EncodedCodec, FlowsCodec},
+    wire::{Encoded, EncodedDecoder, FlowsDecoder, GetFlowsCodec},
 };
 use crate::proto::{
     observer::{
@@ -181,7 +181,7 @@ impl Connection {
         request: GetFlowsRequest,
         headline_only: bool,
     ) -> Result<ResponseStream, SourceError> {
-        self.call_get_flows(request, FlowsCodec { headline_only })
+        self.call_get_flows(request, GetFlowsCodec(FlowsDecoder { headline_only }))
             .await
     }
 
@@ -191,7 +191,8 @@ impl Connection {
         &self,
         request: GetFlowsRequest,
     ) -> Result<EventStream<Encoded>, SourceError> {
-        self.call_get_flows(request, EncodedCodec).await
+        self.call_get_flows(request, GetFlowsCodec(EncodedDecoder))
+            .await
     }
 
     /// What the generated client's `get_flows` does, with our codec.

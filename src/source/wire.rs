@@ -26,31 +26,40 @@ use crate::proto::{
     observer::{GetFlowsRequest, GetFlowsResponse, get_flows_response::ResponseTypes},
 };
 
-/// Sends a `GetFlowsRequest` as prost does and reads each response from
-/// one contiguous slice of the received frame, whole or headline only:
-/// through tonic's `DecodeBuf` (a `Buf` over a `BytesMut`, bounds-checked
-/// at each step), varint reads and advances were a sixth of the profile.
+/// Sends a `GetFlowsRequest` as prost does and reads each response with
+/// the decoder `D`: [`FlowsDecoder`] or [`EncodedDecoder`].
 #[derive(Debug, Clone, Copy)]
-pub(super) struct FlowsCodec {
-    pub headline_only: bool,
-}
+pub(super) struct GetFlowsCodec<D>(pub D);
 
-impl Codec for FlowsCodec {
+impl<D> Codec for GetFlowsCodec<D>
+where
+    D: Decoder<Error = Status> + Copy + Send + 'static,
+    D::Item: Send + 'static,
+{
     type Encode = GetFlowsRequest;
-    type Decode = GetFlowsResponse;
+    type Decode = D::Item;
     type Encoder = ProstEncoder<GetFlowsRequest>;
-    type Decoder = Self;
+    type Decoder = D;
 
     fn encoder(&mut self) -> Self::Encoder {
         ProstEncoder::default()
     }
 
     fn decoder(&mut self) -> Self::Decoder {
-        *self
+        self.0
     }
 }
 
-impl Decoder for FlowsCodec {
+/// Reads each response from one contiguous slice of the received frame,
+/// whole or headline only: through tonic's `DecodeBuf` (a `Buf` over a
+/// `BytesMut`, bounds-checked at each step), varint reads and advances
+/// were a sixth of the profile.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct FlowsDecoder {
+    pub headline_only: bool,
+}
+
+impl Decoder for FlowsDecoder {
     type Item = GetFlowsResponse;
     type Error = Status;
 
@@ -70,7 +79,7 @@ impl Decoder for FlowsCodec {
     }
 }
 
-impl FlowsCodec {
+impl FlowsDecoder {
     fn decode_slice(self, bytes: &[u8]) -> Result<GetFlowsResponse, DecodeError> {
         if self.headline_only {
             decode_headline(bytes)
@@ -132,24 +141,9 @@ impl Encoded {
 
 /// Reads each `GetFlowsResponse` as its bytes, undecoded.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct EncodedCodec;
+pub(super) struct EncodedDecoder;
 
-impl Codec for EncodedCodec {
-    type Encode = GetFlowsRequest;
-    type Decode = Encoded;
-    type Encoder = ProstEncoder<GetFlowsRequest>;
-    type Decoder = Self;
-
-    fn encoder(&mut self) -> Self::Encoder {
-        ProstEncoder::default()
-    }
-
-    fn decoder(&mut self) -> Self::Decoder {
-        *self
-    }
-}
-
-impl Decoder for EncodedCodec {
+impl Decoder for EncodedDecoder {
     type Item = Encoded;
     type Error = Status;
 
