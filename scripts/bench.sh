@@ -135,7 +135,10 @@ if [[ -n $HUBBLE ]]; then
 fi
 
 {
-    echo "# hubl benchmark: $FLOWS flows, median of $RUNS runs ($(git rev-parse --short HEAD 2>/dev/null || echo unknown), profile $PROFILE, $(nproc) cores)"
+    # The ratios to hubble have moved between machines of one kind while
+    # hubl's instruction counts stayed the same: name the processor.
+    cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null)
+    echo "# hubl benchmark: $FLOWS flows, median of $RUNS runs ($(git rev-parse --short HEAD 2>/dev/null || echo unknown), profile $PROFILE, $(nproc) cores${cpu:+, $cpu})"
     echo
     # The RSS figures depend on the hot functions being laid out together
     # (build.rs): a list gone stale after a toolchain or dependency update
