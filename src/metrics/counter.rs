@@ -1,12 +1,14 @@
 //! The handlers of one counter whose context labels follow their own
 //! (`flow`, `icmp`, `policy`, `port-distribution`, `tcp`): each says what it
-//! counts of a flow, and `Counter` keeps the family and the context.
+//! counts of a flow, and `Counter` adds the context.
 
 use std::marker::PhantomData;
 
 use crate::proto::flow::Flow;
 
-use super::{Family, Handler, Key, MetricsError, Options, Scratch, context::ContextOptions};
+use super::{
+    Counting, Family, Handler, Key, Metric, MetricsError, Options, Scratch, context::ContextOptions,
+};
 
 /// What one counter handler counts.
 pub trait Count {
@@ -40,44 +42,28 @@ impl Tally<'_> {
 }
 
 /// A handler of one counter, counted as `C` says.
-pub struct Counter<C> {
-    context: ContextOptions,
-    families: [Family; 1],
-    count: PhantomData<fn() -> C>,
-}
+pub struct Counter<C>(PhantomData<fn() -> C>);
 
-impl<C: Count> Counter<C> {
-    pub fn new(options: &Options) -> Result<Self, MetricsError> {
+impl<C: Count + 'static> Counter<C> {
+    pub fn metric(options: &Options) -> Result<Metric, MetricsError> {
         let context = ContextOptions::parse(options)?;
         let labels = context.after(C::LABELS);
-        Ok(Self {
+        Ok(Metric {
+            handler: Box::new(Self(PhantomData)),
             context,
-            families: [Family::counter(C::NAME, C::HELP, labels)],
-            count: PhantomData,
+            families: vec![Family::counter(C::NAME, C::HELP, labels)],
         })
     }
 }
 
 impl<C: Count> Handler for Counter<C> {
-    fn process(&mut self, flow: &Flow, scratch: &mut Scratch) {
+    fn process(&self, flow: &Flow, counting: Counting<'_>) {
         let mut tally = Tally {
             flow,
-            context: &self.context,
-            family: &mut self.families[0],
-            now: scratch.now,
+            context: counting.context,
+            family: &mut counting.families[0],
+            now: counting.scratch.now,
         };
-        C::count(flow, scratch, &mut tally);
-    }
-
-    fn families(&self) -> &[Family] {
-        &self.families
-    }
-
-    fn families_mut(&mut self) -> &mut [Family] {
-        &mut self.families
-    }
-
-    fn context(&self) -> &ContextOptions {
-        &self.context
+        C::count(flow, counting.scratch, &mut tally);
     }
 }

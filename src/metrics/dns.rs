@@ -3,18 +3,18 @@
 
 use crate::proto::flow::{Flow, Verdict, layer7::Record};
 
-use super::{Family, Handler, Options, Scratch, context::ContextOptions, names};
+use super::{
+    Counting, Family, Handler, Metric, MetricsError, Options, context::ContextOptions, names,
+};
 
+/// Counts into queries, responses and response types.
 pub struct DnsHandler {
-    context: ContextOptions,
     include_query: bool,
     ignore_aaaa: bool,
-    /// Queries, responses, response types.
-    families: [Family; 3],
 }
 
 impl DnsHandler {
-    pub fn new(options: &Options) -> Result<Self, super::MetricsError> {
+    pub fn metric(options: &Options) -> Result<Metric, MetricsError> {
         let context = ContextOptions::parse(options)?;
         let has = |wanted: &str| {
             options
@@ -33,10 +33,12 @@ impl DnsHandler {
         };
         let queries = names(&["rcode", "qtypes", "ips_returned"]);
         let types = names(&["type", "qtypes"]);
-        Ok(Self {
-            include_query,
-            ignore_aaaa,
-            families: [
+        Ok(Metric {
+            handler: Box::new(Self {
+                include_query,
+                ignore_aaaa,
+            }),
+            families: vec![
                 Family::counter(
                     "hubble_dns_queries",
                     "Number of DNS queries observed",
@@ -60,7 +62,7 @@ impl DnsHandler {
 }
 
 impl Handler for DnsHandler {
-    fn process(&mut self, flow: &Flow, scratch: &mut Scratch) {
+    fn process(&self, flow: &Flow, counting: Counting<'_>) {
         let Some(Record::Dns(dns)) = flow.l7.as_ref().and_then(|l7| l7.record.as_ref()) else {
             return;
         };
@@ -69,9 +71,9 @@ impl Handler for DnsHandler {
         }
         let is_reply = flow.is_reply.as_ref().is_some_and(|r| r.value);
         let qtypes = || dns.qtypes.iter().map(String::as_str);
-        let key = &mut scratch.key;
+        let key = &mut counting.scratch.key;
         key.clear();
-        self.context.push_values(flow, false, key);
+        counting.context.push_values(flow, false, key);
         let family = if flow.verdict == Verdict::Dropped as i32 {
             key.push("Policy denied");
             0
@@ -87,30 +89,18 @@ impl Handler for DnsHandler {
         if self.include_query {
             key.push(&dns.query);
         }
-        self.families[family].add(key, 1, scratch.now);
+        counting.families[family].add(key, 1, counting.scratch.now);
         if family == 1 {
             for response_type in &dns.rrtypes {
                 key.clear();
-                self.context.push_values(flow, false, key);
+                counting.context.push_values(flow, false, key);
                 key.push(response_type);
                 key.push_joined(qtypes(), ",");
                 if self.include_query {
                     key.push(&dns.query);
                 }
-                self.families[2].add(key, 1, scratch.now);
+                counting.families[2].add(key, 1, counting.scratch.now);
             }
         }
-    }
-
-    fn families(&self) -> &[Family] {
-        &self.families
-    }
-
-    fn families_mut(&mut self) -> &mut [Family] {
-        &mut self.families
-    }
-
-    fn context(&self) -> &ContextOptions {
-        &self.context
     }
 }

@@ -3,18 +3,19 @@
 
 use crate::proto::flow::{DropReason, Flow, Verdict, layer4::Protocol};
 
-use super::{Family, Handler, Options, Scratch, context::ContextOptions, flow::push_enum, names};
+use super::{
+    Counting, Family, Handler, Metric, MetricsError, Options, context::ContextOptions,
+    flow::push_enum, names,
+};
 
 pub struct FlowsToWorldHandler {
-    context: ContextOptions,
     any_drop: bool,
     port: bool,
     syn_only: bool,
-    families: [Family; 1],
 }
 
 impl FlowsToWorldHandler {
-    pub fn new(options: &Options) -> Result<Self, super::MetricsError> {
+    pub fn metric(options: &Options) -> Result<Metric, MetricsError> {
         let context = ContextOptions::parse(options)?;
         let has = |wanted: &str| {
             options
@@ -27,12 +28,14 @@ impl FlowsToWorldHandler {
             labels.push("port".to_owned());
         }
         labels.extend(context.label_names());
-        Ok(Self {
+        Ok(Metric {
+            handler: Box::new(Self {
+                any_drop,
+                port,
+                syn_only,
+            }),
             context,
-            any_drop,
-            port,
-            syn_only,
-            families: [Family::counter(
+            families: vec![Family::counter(
                 "hubble_flows_to_world",
                 "Total number of flows to reserved:world",
                 labels,
@@ -42,7 +45,7 @@ impl FlowsToWorldHandler {
 }
 
 impl Handler for FlowsToWorldHandler {
-    fn process(&mut self, flow: &Flow, scratch: &mut Scratch) {
+    fn process(&self, flow: &Flow, counting: Counting<'_>) {
         let Some(destination) = flow.destination.as_ref() else {
             return;
         };
@@ -68,7 +71,7 @@ impl Handler for FlowsToWorldHandler {
         if self.syn_only && (!syn || is_reply) {
             return;
         }
-        let key = &mut scratch.key;
+        let key = &mut counting.scratch.key;
         key.clear();
         key.push(names::flow_protocol(flow));
         push_enum(key, names::verdict(flow.verdict), flow.verdict);
@@ -80,19 +83,7 @@ impl Handler for FlowsToWorldHandler {
                 _ => key.push(""),
             }
         }
-        self.context.push_values(flow, false, key);
-        self.families[0].add(key, 1, scratch.now);
-    }
-
-    fn families(&self) -> &[Family] {
-        &self.families
-    }
-
-    fn families_mut(&mut self) -> &mut [Family] {
-        &mut self.families
-    }
-
-    fn context(&self) -> &ContextOptions {
-        &self.context
+        counting.context.push_values(flow, false, key);
+        counting.families[0].add(key, 1, counting.scratch.now);
     }
 }

@@ -4,18 +4,17 @@
 
 use crate::proto::flow::{Flow, L7FlowType, TrafficDirection, layer7::Record};
 
-use super::{Family, Handler, Options, Scratch, context::ContextOptions};
+use super::{Counting, Family, Handler, Metric, MetricsError, Options, context::ContextOptions};
 
+/// Counts into requests, responses and duration (v1), or requests and
+/// duration (v2).
 pub struct HttpHandler {
-    context: ContextOptions,
     v2: bool,
     exemplars: bool,
-    /// v1: requests, responses, duration; v2: requests, duration.
-    families: Vec<Family>,
 }
 
 impl HttpHandler {
-    pub fn new(options: &Options, v2: bool) -> Result<Self, super::MetricsError> {
+    pub fn metric(options: &Options, v2: bool) -> Result<Metric, MetricsError> {
         let context = ContextOptions::parse(options)?;
         let exemplars = options
             .iter()
@@ -55,10 +54,9 @@ impl HttpHandler {
                 duration,
             ]
         };
-        Ok(Self {
+        Ok(Metric {
+            handler: Box::new(Self { v2, exemplars }),
             context,
-            v2,
-            exemplars,
             families,
         })
     }
@@ -74,7 +72,7 @@ pub fn reporter(flow: &Flow) -> &'static str {
 }
 
 impl Handler for HttpHandler {
-    fn process(&mut self, flow: &Flow, scratch: &mut Scratch) {
+    fn process(&self, flow: &Flow, counting: Counting<'_>) {
         let Some(l7) = flow.l7.as_ref() else {
             return;
         };
@@ -98,10 +96,10 @@ impl Handler for HttpHandler {
         // v2 counts responses, whose source is the server: its context is
         // inverted so that "source" is the client.
         let invert = self.v2;
-        let now = scratch.now;
-        let key = &mut scratch.key;
+        let now = counting.scratch.now;
+        let key = &mut counting.scratch.key;
         key.clear();
-        self.context.push_values(flow, invert, key);
+        counting.context.push_values(flow, invert, key);
         let context_len = key.len_bytes();
         let context_values = key.values();
         key.push(&http.method);
@@ -114,26 +112,14 @@ impl Handler for HttpHandler {
             (true, _) | (false, false) => 0,
             (false, true) => 1,
         };
-        self.families[counter].add_with_exemplar(key, 1, now, trace_id);
+        counting.families[counter].add_with_exemplar(key, 1, now, trace_id);
         if response {
             key.truncate(context_len, context_values);
             key.push(&http.method);
             key.push(reporter);
             let seconds = l7.latency_ns as f64 / 1e9;
-            let duration = self.families.len() - 1;
-            self.families[duration].observe(key, seconds, now, trace_id);
+            let duration = counting.families.len() - 1;
+            counting.families[duration].observe(key, seconds, now, trace_id);
         }
-    }
-
-    fn families(&self) -> &[Family] {
-        &self.families
-    }
-
-    fn families_mut(&mut self) -> &mut [Family] {
-        &mut self.families
-    }
-
-    fn context(&self) -> &ContextOptions {
-        &self.context
     }
 }

@@ -3,23 +3,25 @@
 
 use crate::proto::flow::{Flow, L7FlowType, layer7::Record};
 
-use super::{Family, Handler, Options, Scratch, context::ContextOptions, http::reporter};
+use super::{
+    Counting, Family, Handler, Metric, MetricsError, Options, context::ContextOptions,
+    http::reporter,
+};
 
-pub struct KafkaHandler {
-    context: ContextOptions,
-    families: [Family; 2],
-}
+/// Counts into requests and duration.
+pub struct KafkaHandler;
 
 impl KafkaHandler {
-    pub fn new(options: &Options) -> Result<Self, super::MetricsError> {
+    pub fn metric(options: &Options) -> Result<Metric, MetricsError> {
         let context = ContextOptions::parse(options)?;
         let names = |own: &[&str]| {
             let mut labels = context.label_names();
             labels.extend(own.iter().map(|s| (*s).to_owned()));
             labels
         };
-        Ok(Self {
-            families: [
+        Ok(Metric {
+            handler: Box::new(Self),
+            families: vec![
                 Family::counter(
                     "hubble_kafka_requests",
                     "Count of Kafka requests",
@@ -38,7 +40,7 @@ impl KafkaHandler {
 }
 
 impl Handler for KafkaHandler {
-    fn process(&mut self, flow: &Flow, scratch: &mut Scratch) {
+    fn process(&self, flow: &Flow, counting: Counting<'_>) {
         let Some(l7) = flow.l7.as_ref() else {
             return;
         };
@@ -50,9 +52,9 @@ impl Handler for KafkaHandler {
             return;
         }
         let reporter = reporter(flow);
-        let key = &mut scratch.key;
+        let key = &mut counting.scratch.key;
         key.clear();
-        self.context.push_values(flow, false, key);
+        counting.context.push_values(flow, false, key);
         let (context_len, context_values) = (key.len_bytes(), key.values());
         key.push(&kafka.topic);
         key.push(&kafka.api_key);
@@ -66,23 +68,11 @@ impl Handler for KafkaHandler {
                 .encode_utf8(&mut character),
         );
         key.push(reporter);
-        self.families[0].add(key, 1, scratch.now);
+        counting.families[0].add(key, 1, counting.scratch.now);
         key.truncate(context_len, context_values);
         key.push(&kafka.topic);
         key.push(&kafka.api_key);
         key.push(reporter);
-        self.families[1].observe(key, l7.latency_ns as f64 / 1e9, scratch.now, "");
-    }
-
-    fn families(&self) -> &[Family] {
-        &self.families
-    }
-
-    fn families_mut(&mut self) -> &mut [Family] {
-        &mut self.families
-    }
-
-    fn context(&self) -> &ContextOptions {
-        &self.context
+        counting.families[1].observe(key, l7.latency_ns as f64 / 1e9, counting.scratch.now, "");
     }
 }

@@ -155,41 +155,62 @@ pub struct Scratch {
     now: u64,
 }
 
-/// One metric handler, as Hubble's `FlowProcessor`.
+/// What one metric counts of a flow, as Hubble's `FlowProcessor`.
 trait Handler: Send {
-    fn process(&mut self, flow: &Flow, scratch: &mut Scratch);
-    fn families(&self) -> &[Family];
-    fn families_mut(&mut self) -> &mut [Family];
-    fn context(&self) -> &ContextOptions;
+    fn process(&self, flow: &Flow, counting: Counting<'_>);
 }
 
-fn handler(spec: &MetricSpec) -> Result<Box<dyn Handler>, MetricsError> {
-    let options = &spec.options;
-    Ok(match spec.name.as_str() {
-        "dns" => Box::new(dns::DnsHandler::new(options)?),
-        "drop" => Box::new(drop::DropHandler::new(options)?),
-        "flow" => Box::new(Counter::<flow::FlowsProcessed>::new(options)?),
-        "flows-to-world" => Box::new(flows_to_world::FlowsToWorldHandler::new(options)?),
-        "http" => Box::new(http::HttpHandler::new(options, false)?),
-        "httpV2" => Box::new(http::HttpHandler::new(options, true)?),
-        "icmp" => Box::new(Counter::<icmp::Icmp>::new(options)?),
-        "kafka" => Box::new(kafka::KafkaHandler::new(options)?),
-        "policy" => Box::new(Counter::<policy::Policy>::new(options)?),
-        "port-distribution" => Box::new(Counter::<port_distribution::PortDistribution>::new(
-            options,
-        )?),
-        "tcp" => Box::new(Counter::<tcp::Tcp>::new(options)?),
-        other => {
-            return Err(MetricsError::Spec(format!(
+/// What a handler counts one flow with.
+struct Counting<'a> {
+    /// The context options of the metric, for the context labels.
+    context: &'a ContextOptions,
+    /// The metric's families, in the order the handler made them.
+    families: &'a mut [Family],
+    scratch: &'a mut Scratch,
+}
+
+/// One enabled metric: its handler, the context options it was given and
+/// the families it counts into.
+struct Metric {
+    handler: Box<dyn Handler>,
+    context: ContextOptions,
+    families: Vec<Family>,
+}
+
+impl Metric {
+    fn new(spec: &MetricSpec) -> Result<Self, MetricsError> {
+        let options = &spec.options;
+        match spec.name.as_str() {
+            "dns" => dns::DnsHandler::metric(options),
+            "drop" => drop::DropHandler::metric(options),
+            "flow" => Counter::<flow::FlowsProcessed>::metric(options),
+            "flows-to-world" => flows_to_world::FlowsToWorldHandler::metric(options),
+            "http" => http::HttpHandler::metric(options, false),
+            "httpV2" => http::HttpHandler::metric(options, true),
+            "icmp" => Counter::<icmp::Icmp>::metric(options),
+            "kafka" => kafka::KafkaHandler::metric(options),
+            "policy" => Counter::<policy::Policy>::metric(options),
+            "port-distribution" => Counter::<port_distribution::PortDistribution>::metric(options),
+            "tcp" => Counter::<tcp::Tcp>::metric(options),
+            other => Err(MetricsError::Spec(format!(
                 "metric '{other}' does not exist"
-            )));
+            ))),
         }
-    })
+    }
+
+    fn process(&mut self, flow: &Flow, scratch: &mut Scratch) {
+        let counting = Counting {
+            context: &self.context,
+            families: &mut self.families,
+            scratch,
+        };
+        self.handler.process(flow, counting);
+    }
 }
 
 /// Every enabled handler and the exporter's own metrics.
 pub struct Metrics {
-    handlers: Vec<Box<dyn Handler>>,
+    metrics: Vec<Metric>,
     scratch: Scratch,
     lost_events: Family,
     flows_received: u64,
@@ -205,7 +226,7 @@ pub struct Metrics {
 impl std::fmt::Debug for Metrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Metrics")
-            .field("handlers", &self.handlers.len())
+            .field("metrics", &self.metrics.len())
             .finish()
     }
 }
@@ -213,7 +234,7 @@ impl std::fmt::Debug for Metrics {
 impl Metrics {
     /// Sets up the handlers of `specs`, refusing what Hubble refuses.
     pub fn new(specs: &[MetricSpec]) -> Result<Self, MetricsError> {
-        let mut handlers = Vec::new();
+        let mut metrics = Vec::new();
         for spec in specs {
             for (a, b) in [("http", "httpV2"), ("httpV2", "http")] {
                 if spec.name == a && specs.iter().any(|s| s.name == b) {
@@ -222,7 +243,7 @@ impl Metrics {
                     )));
                 }
             }
-            let handler = handler(spec).map_err(|error| match error {
+            let metric = Metric::new(spec).map_err(|error| match error {
                 MetricsError::Spec(reason) if METRIC_NAMES.contains(&spec.name.as_str()) => {
                     MetricsError::Spec(format!(
                         "unable to initialize metric '{}': {reason}",
@@ -231,10 +252,10 @@ impl Metrics {
                 }
                 error => error,
             })?;
-            handlers.push(handler);
+            metrics.push(metric);
         }
         Ok(Self {
-            handlers,
+            metrics,
             scratch: Scratch::default(),
             lost_events: Family::counter(
                 "hubble_lost_events",
@@ -281,8 +302,8 @@ impl Metrics {
         if let Some(time) = &flow.time {
             self.last_flow = Some((time.seconds as f64 + f64::from(time.nanos) / 1e9, now));
         }
-        for handler in &mut self.handlers {
-            handler.process(flow, &mut self.scratch);
+        for metric in &mut self.metrics {
+            metric.process(flow, &mut self.scratch);
         }
     }
 
@@ -319,13 +340,13 @@ impl Metrics {
             return;
         };
         let cutoff = (now as u64).saturating_sub(ttl.as_secs());
-        for handler in &mut self.handlers {
-            let pods = handler.context().pod_labels();
+        for metric in &mut self.metrics {
+            let pods = metric.context.pod_labels();
             if pods.is_empty() {
                 continue;
             }
-            let context_names = handler.context().label_names();
-            for family in handler.families_mut() {
+            let context_names = metric.context.label_names();
+            for family in &mut metric.families {
                 // Context labels sit before or after the handler's own:
                 // find them by name.
                 let at = |index: usize| {
@@ -383,9 +404,9 @@ impl Metrics {
     /// Every family with series, sorted by name as Go's registry does.
     fn sorted_families(&self) -> Vec<Family> {
         let mut families: Vec<Family> = self
-            .handlers
+            .metrics
             .iter()
-            .flat_map(|h| h.families().iter().cloned())
+            .flat_map(|metric| metric.families.iter().cloned())
             .collect();
         families.push(self.lost_events.clone());
         families.extend(self.own_families());
