@@ -159,8 +159,8 @@ impl CelFilter {
             match Value::resolve(program, &context) {
                 Ok(Value::Bool(true)) => return true,
                 Ok(Value::Bool(false)) => {}
-                // The checker lets only boolean expressions through; a value
-                // of another type can only come through `dyn`.
+                // The checker refuses expressions of other types; should a
+                // value of one come through, hubble's conversion fails it.
                 Ok(other) => {
                     let error =
                         format!("type conversion error from '{}' to 'bool'", other.type_of());
