@@ -932,13 +932,7 @@ mod tests {
         let mut plain_newest = 0u64;
         let mut rate = Rate::default();
         let mut wide = Wide::default();
-        let mut seed = 0x5eed_u64;
-        let mut random = |below: u64| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 33) % below
-        };
+        let mut random = crate::testing::numbers(0x5eed);
         let mut slice = 0u64;
         for _ in 0..20_000 {
             slice += [0, 0, 0, 1, 2, 13][random(6) as usize];

@@ -602,13 +602,12 @@ mod tests {
     #[test]
     fn blocks_hold_every_line_whole() {
         let mut data = Vec::new();
-        let mut seed = 7u64;
+        let mut random = crate::testing::numbers(7);
         for line in 0..1000 {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
             let len = match line {
                 // Longer than a block, which must grow for it.
                 600 => BLOCK_SIZE + 1000,
-                _ => (seed >> 40) as usize % 2000,
+                _ => random(2000) as usize,
             };
             data.extend(std::iter::repeat_n(b'a' + (line % 26) as u8, len));
             data.push(b'\n');
